@@ -1,0 +1,196 @@
+"""The bodies of the CLI's commands: each loads the inventory, drives the engine, renders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import render
+from .engine import Engine
+from .exit_codes import DONE, FAILED, PARTIAL, USAGE
+from .inventory import Inventory, inventory_json_schema, load_inventory
+from .snapshot import FleetSnapshot
+
+
+async def run(args: argparse.Namespace) -> int:
+    command: str = args.command
+    if command == "schema":
+        print(json.dumps(inventory_json_schema(), indent=2))
+        return DONE
+    if command == "demo":
+        from .demo import run_demo
+
+        return await run_demo(headless=args.headless, seconds=args.seconds)
+    inventory = load_inventory(args.file)
+    if command == "tui":
+        return await open_tui(inventory)
+    engine = Engine(inventory)
+    try:
+        handler = HANDLERS[command]
+        return await handler(engine, args)
+    finally:
+        await engine.close()
+
+
+async def open_tui(inventory: Inventory) -> int:
+    from tui.app import FleetdeckApp  # the only place core reaches the UI, and lazily
+
+    engine = Engine(inventory)
+    try:
+        await FleetdeckApp(engine, title=f"fleetdeck — {inventory.fleet.name}").run_async()
+    finally:
+        await engine.close()
+    return DONE
+
+
+def _exit_for(engine: Engine, ok: bool = True) -> int:
+    if not ok:
+        return FAILED
+    return PARTIAL if engine.unreachable_hosts else DONE
+
+
+def _warn_unreachable(engine: Engine) -> None:
+    for name in engine.unreachable_hosts:
+        error = engine.sessions[name].error
+        print(f"warning: {error or name + ' is unreachable'}", file=sys.stderr)
+
+
+async def cmd_status(engine: Engine, args: argparse.Namespace) -> int:
+    if args.watch:
+        async for snapshot in engine.snapshots(args.interval):
+            if args.json:
+                print(json.dumps(snapshot.model_dump(mode="json")), flush=True)
+            else:
+                print(render.status_table(snapshot), flush=True)
+        return DONE
+    snapshot = await engine.refresh()
+    if args.json:
+        print(json.dumps(snapshot.model_dump(mode="json"), indent=2))
+    else:
+        print(render.status_table(snapshot))
+    _warn_unreachable(engine)
+    return _exit_for(engine)
+
+
+async def cmd_plan(engine: Engine, args: argparse.Namespace) -> int:
+    await engine.refresh()
+    plan = engine.plan()
+    if args.json:
+        print(json.dumps(render.plan_json(plan), indent=2))
+    else:
+        print(render.plan_text(engine.inventory.fleet.name, plan))
+    _warn_unreachable(engine)
+    return _exit_for(engine)
+
+
+async def cmd_apply(engine: Engine, args: argparse.Namespace) -> int:
+    if not args.json:
+        engine.subscribe(lambda event: print(render.event_line(event), flush=True))
+    await engine.refresh()
+    plan = engine.plan()
+    if not args.json:
+        print(render.plan_text(engine.inventory.fleet.name, plan))
+    outcome = await engine.apply(plan)
+    ok = not outcome.failed and not plan.unschedulable
+    snapshot: FleetSnapshot | None = None
+    if args.wait and ok:
+        timeout = args.timeout or max(
+            (d.start_timeout for d in engine.inventory.deployments), default=900.0
+        )
+        ok, snapshot = await engine.wait_until_ready(
+            timeout, None if args.json else _progress_printer()
+        )
+        if not args.json:
+            print(render.status_table(snapshot))
+            if not ok:
+                print(render.not_ready_reasons(snapshot), file=sys.stderr)
+    if snapshot is None:
+        snapshot = await engine.refresh()
+    if args.json:
+        document: dict[str, Any] = {
+            "plan": render.plan_json(plan),
+            "failed": [
+                {"replica": f"{a.deployment}/{a.replica}", "host": a.host, "error": e}
+                for a, e in outcome.failed
+            ],
+            "status": snapshot.model_dump(mode="json"),
+            "events": [e.model_dump(mode="json") for e in engine.events],
+        }
+        print(json.dumps(document, indent=2))
+    _warn_unreachable(engine)
+    return _exit_for(engine, ok)
+
+
+def _progress_printer() -> Any:
+    last: list[str] = []
+
+    def show(snapshot: FleetSnapshot) -> None:
+        line = render.progress_line(snapshot)
+        if not last or last[0] != line:
+            print(line, flush=True)
+            last[:] = [line]
+
+    return show
+
+
+async def cmd_down(engine: Engine, args: argparse.Namespace) -> int:
+    if args.deployment and not any(d.name == args.deployment for d in engine.inventory.deployments):
+        known = ", ".join(d.name for d in engine.inventory.deployments)
+        print(
+            f"{args.file}: no deployment named {args.deployment!r} (known: {known})",
+            file=sys.stderr,
+        )
+        return USAGE
+    if not args.json:
+        engine.subscribe(lambda event: print(render.event_line(event), flush=True))
+    outcome = await engine.down(args.deployment)
+    if args.json:
+        stopped = [f"{a.deployment}/{a.replica}" for a in outcome.done]
+        failed = [{"replica": f"{a.deployment}/{a.replica}", "error": e} for a, e in outcome.failed]
+        print(json.dumps({"stopped": stopped, "failed": failed}, indent=2))
+    elif not outcome.done and not outcome.failed:
+        print("nothing to stop")
+    _warn_unreachable(engine)
+    return _exit_for(engine, not outcome.failed)
+
+
+async def cmd_gpus(engine: Engine, args: argparse.Namespace) -> int:
+    snapshot = await engine.refresh()
+    if args.json:
+        print(json.dumps([h.model_dump(mode="json") for h in snapshot.hosts], indent=2))
+    else:
+        print(render.gpu_table(snapshot))
+    _warn_unreachable(engine)
+    return _exit_for(engine)
+
+
+async def cmd_check(engine: Engine, args: argparse.Namespace) -> int:
+    from .host_check import check_hosts
+
+    results = await check_hosts(engine)
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    else:
+        print(render.check_table(engine.inventory.source, results))
+    if all(r.ok for r in results):
+        return DONE
+    return PARTIAL if any(r.ok for r in results) else FAILED
+
+
+async def cmd_logs(engine: Engine, args: argparse.Namespace) -> int:
+    from .log_command import show_logs
+
+    return await show_logs(engine, args.target, tail=args.tail, follow=args.follow)
+
+
+HANDLERS = {
+    "status": cmd_status,
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "down": cmd_down,
+    "gpus": cmd_gpus,
+    "check": cmd_check,
+    "logs": cmd_logs,
+}

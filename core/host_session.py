@@ -1,0 +1,80 @@
+"""One host as the engine sees it: its transport, its host program, and its reachability."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hosts.errors import HostError
+from hosts.host_program import HostProgram
+from hosts.local_transport import LocalTransport
+from hosts.observations import HostObservation
+from hosts.ssh_transport import SshTarget, SshTransport
+from hosts.transport import Transport
+
+from .inventory import Host
+from .snapshot import HostState
+
+
+def make_transport(host: Host) -> Transport:
+    if host.transport == "local":
+        return LocalTransport(host.name)
+    return SshTransport(
+        SshTarget(
+            host_name=host.name,
+            address=host.address or "",
+            port=host.port,
+            user=host.user,
+            identity_file=host.identity_file,
+            known_hosts=host.known_hosts,
+        )
+    )
+
+
+class HostSession:
+    """Mutable only inside the engine; readers get HostSnapshot copies."""
+
+    def __init__(self, host: Host, transport: Transport | None = None) -> None:
+        self.host = host
+        self.transport = transport or make_transport(host)
+        simulate: dict[str, Any] | None = (
+            host.simulate.model_dump() if host.simulate is not None else None
+        )
+        self.program = HostProgram(
+            self.transport, state_dir=host.state_dir, python=host.python, simulate=simulate
+        )
+        self.state = HostState.CONNECTING
+        self.error: HostError | None = None
+        self.observation: HostObservation | None = None
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    async def observe(self) -> HostObservation | None:
+        """A fresh observation, or None (with `error` set) when the host cannot be reached."""
+        try:
+            observation = await self.program.observe()
+        except HostError as exc:
+            self.mark_unreachable(exc)
+            return None
+        self.record(observation)
+        return observation
+
+    async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
+        async for observation in self.program.watch(interval_s):
+            self.record(observation)
+            yield observation
+
+    def record(self, observation: HostObservation) -> None:
+        self.observation = observation
+        self.state = HostState.UP
+        self.error = None
+
+    def mark_unreachable(self, error: HostError) -> None:
+        self.state = HostState.UNREACHABLE
+        self.error = error
+        self.observation = None
+
+    async def close(self) -> None:
+        await self.transport.close()

@@ -1,0 +1,37 @@
+"""The inventory: one TOML file describing the fleet's hosts and its deployments.
+
+`load_inventory()` is the only way in; it returns immutable models or raises
+`InventoryError` with a `file:line: key.path: message` line per problem.
+"""
+
+from core.inventory.loader import load_inventory, parse_inventory
+from core.inventory.models import (
+    Autoscale,
+    Deployment,
+    Fleet,
+    Host,
+    Inventory,
+    Placement,
+    SimulatedGpus,
+    VllmOptions,
+)
+from core.inventory.problems import Problem
+from core.inventory.schema import inventory_json_schema
+from core.inventory.secrets import SecretRef, mask_secret
+
+__all__ = [
+    "Autoscale",
+    "Deployment",
+    "Fleet",
+    "Host",
+    "Inventory",
+    "Placement",
+    "Problem",
+    "SecretRef",
+    "SimulatedGpus",
+    "VllmOptions",
+    "inventory_json_schema",
+    "load_inventory",
+    "mask_secret",
+    "parse_inventory",
+]

@@ -1,0 +1,103 @@
+"""Rules that span several tables: unique names, placement that can be satisfied, files
+that must exist. Each returns (key path, message) pairs; the loader adds file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.inventory.models import Deployment, Host
+from core.inventory.problems import KeyPath
+
+Found = list[tuple[KeyPath, str]]
+Indexed = Sequence[tuple[int, Host]]
+
+
+def check_unique_names(table: str, entries: Sequence[tuple[int, Host | Deployment]]) -> Found:
+    """Names identify hosts and deployments in commands, state directories and logs."""
+    first_index: dict[str, int] = {}
+    found: Found = []
+    what = "host" if table == "hosts" else "deployment"
+    for index, entry in entries:
+        if entry.name in first_index:
+            first = f"{table}[{first_index[entry.name]}]"
+            message = f'duplicate {what} name "{entry.name}" (also {first})'
+            found.append(((table, index, "name"), message))
+        else:
+            first_index[entry.name] = index
+    return found
+
+
+def check_identity_files(hosts: Indexed) -> Found:
+    """Checked here rather than at connect time, so a typo fails before anything runs."""
+    found: Found = []
+    for index, host in hosts:
+        path = host.identity_file
+        if host.transport != "ssh" or path is None or path.is_file():
+            continue
+        state = "is not a file" if path.exists() else "does not exist"
+        found.append(
+            (
+                ("hosts", index, "identity_file"),
+                f"{path} {state}; create it with ssh-keygen or fix the path",
+            )
+        )
+    return found
+
+
+def check_placements(hosts: Indexed, deployments: Sequence[tuple[int, Deployment]]) -> Found:
+    """Every deployment needs a host it may run on; GPUs are checked only where known.
+
+    A real host's GPUs are discovered at runtime, so only simulated hosts can fail the
+    GPU check here.
+    """
+    found: Found = []
+    for index, deployment in deployments:
+        wanted = deployment.placement.labels
+        matching = [host for _, host in hosts if wanted.items() <= host.labels.items()]
+        if not hosts:
+            found.append((("deployments", index), "no [[hosts]] in the inventory to run it on"))
+        elif not matching:
+            found.append(
+                (
+                    ("deployments", index, "placement", "labels"),
+                    f"no host has all of {_labels(wanted)}; hosts have: {_host_labels(hosts)}",
+                )
+            )
+        elif not any(_has_gpus(host, deployment) for host in matching):
+            need = deployment.gpus_needed
+            offered = ", ".join(
+                f"{host.name} ({host.simulate.gpus if host.simulate else '?'} GPUs)"
+                for host in matching
+            )
+            found.append(
+                (
+                    ("deployments", index, *_gpu_count_key(deployment)),
+                    f"each replica needs {need} GPU{'s' if need != 1 else ''} but no matching"
+                    f" host has that many: {offered}; gpus_per_replica = 0 runs a CPU build",
+                )
+            )
+    return found
+
+
+def _gpu_count_key(deployment: Deployment) -> tuple[str, ...]:
+    """The key that made the GPU count what it is, so the message points at it."""
+    if deployment.gpus_per_replica is None and deployment.vllm.tensor_parallel_size > 1:
+        return ("vllm", "tensor_parallel_size")
+    if deployment.gpus_per_replica is None and deployment.vllm.pipeline_parallel_size > 1:
+        return ("vllm", "pipeline_parallel_size")
+    return ("gpus_per_replica",)
+
+
+def _has_gpus(host: Host, deployment: Deployment) -> bool:
+    need = deployment.gpus_needed
+    return need == 0 or host.simulate is None or host.simulate.gpus >= need
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def _host_labels(hosts: Indexed, limit: int = 6) -> str:
+    shown = [f"{host.name} {{{_labels(host.labels) or 'no labels'}}}" for _, host in hosts[:limit]]
+    more = len(hosts) - limit
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")

@@ -1,0 +1,256 @@
+"""The inventory as typed, immutable models: what the rest of fleetdeck reads.
+
+Field docstrings are user documentation: `fleetdeck schema` turns them into editor help.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from core.inventory.durations import Duration
+from core.inventory.fields import (
+    EnvMap,
+    InventoryModel,
+    Labels,
+    LocalPath,
+    NonNegativeInt,
+    check_name,
+    key_error,
+)
+from core.inventory.secrets import SecretRef
+from core.inventory.vllm_options import VllmOptions
+
+__all__ = [
+    "Autoscale",
+    "Deployment",
+    "Fleet",
+    "Host",
+    "HostSettings",
+    "Inventory",
+    "Placement",
+    "SecretRef",
+    "SimulatedGpus",
+    "VllmOptions",
+]
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _command(value: str) -> str:
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:  # e.g. an unclosed quote
+        raise ValueError(f"cannot split into words: {exc}") from None
+    if not argv:
+        raise ValueError('must name a command, e.g. "vllm serve"')
+    return value
+
+
+def _port_range(value: tuple[int, int]) -> tuple[int, int]:
+    low, high = value
+    if low > high:
+        raise ValueError(f"[{low}, {high}] is reversed; write [low, high]")
+    if low < 1024 or high > 65535:
+        raise ValueError(f"ports must lie within 1024..65535, got [{low}, {high}]")
+    return value
+
+
+NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+Command = Annotated[str, AfterValidator(_command)]
+PortRange = Annotated[tuple[int, int], Field(strict=False), AfterValidator(_port_range)]
+
+
+class Fleet(InventoryModel):
+    """The [fleet] table: what this inventory is called."""
+
+    name: NonEmpty
+    """Fleet name, shown in the title bar and in `status --json`."""
+
+
+class SimulatedGpus(InventoryModel):
+    """Pretend GPUs, for demo and test hosts that have none."""
+
+    gpus: NonNegativeInt
+    """How many GPUs the host reports."""
+    gpu_name: str = "NVIDIA H100 80GB HBM3"
+    """The model name each simulated GPU reports."""
+    memory_gib: Annotated[float, Field(gt=0)] = 80.0
+    """Memory per simulated GPU, in GiB."""
+
+
+class HostSettings(InventoryModel):
+    """Host keys that [defaults] may set for every host (a host's own value wins)."""
+
+    transport: Literal["ssh", "local"] = "ssh"
+    """"ssh": reach the host over SSH; "local": this machine, no sshd (demo, tests)."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    """SSH port."""
+    user: str | None = None
+    """SSH user; your SSH default when unset."""
+    identity_file: LocalPath | None = None
+    """Private key for SSH (~ expanded); SSH agent and default keys when unset."""
+    known_hosts: LocalPath = Field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
+    """known_hosts file used to verify the host's key (~ expanded)."""
+    vllm: Command = "vllm serve"
+    """Command that starts vLLM on the host; fleetdeck appends the model and flags."""
+    python: NonEmpty = "python3"
+    """Python interpreter on the host (3.8+, stdlib only) that runs fleetdeck's agent."""
+    state_dir: NonEmpty = "~/.fleetdeck"
+    """Directory ON THE HOST where fleetdeck keeps replica state (expanded there)."""
+    port_range: PortRange = (8100, 8199)
+    """[low, high] ports on the host that replicas may listen on (1024..65535)."""
+    labels: Labels = Field(default_factory=dict)
+    """Free-form labels that deployments' placement.labels select hosts by."""
+    env: EnvMap = Field(default_factory=dict)
+    """Environment variables for every replica on this host (not for secrets)."""
+    simulate: SimulatedGpus | None = None
+    """Pretend this host has GPUs (demo/test hosts only)."""
+
+
+class Host(HostSettings):
+    """One [[hosts]] entry: a machine that runs replicas."""
+
+    name: Annotated[str, AfterValidator(lambda value: check_name(value, "host", 63))]
+    """Unique host name: a-z, 0-9 and "-"."""
+    address: NonEmpty
+    """Hostname or IP address to connect to (required for ssh; "localhost" for local)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_needs_no_address(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("transport") == "local" and "address" not in data:
+            return {**data, "address": "localhost"}
+        return data
+
+    @property
+    def vllm_argv(self) -> tuple[str, ...]:
+        """The launch command as argv words, e.g. ("vllm", "serve")."""
+        return tuple(shlex.split(self.vllm))
+
+
+class Placement(InventoryModel):
+    """Which hosts a deployment's replicas may run on, and how they are spread."""
+
+    labels: Labels = Field(default_factory=dict)
+    """Only hosts having all these labels are used."""
+    strategy: Literal["spread", "binpack"] = "spread"
+    """"spread": fewest replicas per host first; "binpack": fill a host before the next."""
+
+
+class Autoscale(InventoryModel):
+    """Scale replicas between min and max by the number of requests in flight."""
+
+    min: NonNegativeInt
+    """Fewest replicas (0 lets an idle deployment stop entirely)."""
+    max: Annotated[int, Field(ge=1)]
+    """Most replicas."""
+    target_running_per_replica: Annotated[float, Field(gt=0)] = 8.0
+    """Running + waiting requests per replica to aim for."""
+    scale_up_delay: Duration = 30.0
+    """How long load must stay above target before adding a replica."""
+    scale_down_delay: Duration = 300.0
+    """How long load must stay below target before removing a replica."""
+    window: Duration = 60.0
+    """Averaging window for the load signal."""
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Autoscale:
+        if self.min > self.max:
+            raise key_error("min", f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Deployment(InventoryModel):
+    """One [[deployments]] entry: a model served by a number of vLLM replicas."""
+
+    name: Annotated[str, AfterValidator(lambda value: check_name(value, "deployment", 40))]
+    """Unique deployment name: a-z, 0-9 and "-", at most 40 characters."""
+    model: NonEmpty
+    """Hugging Face model id, or a model directory on the hosts."""
+    replicas: NonNegativeInt | None = None
+    """Fixed number of replicas (default 1); leave out when [autoscale] is set."""
+    gpus_per_replica: NonNegativeInt | None = None
+    """GPUs per replica; 0 = CPU build of vLLM; default tensor x pipeline parallel size."""
+    placement: Placement = Field(default_factory=Placement)
+    """Where replicas may run."""
+    api_key: SecretRef | None = None
+    """API key clients must send; passed to vLLM as VLLM_API_KEY, never in argv."""
+    hf_token: SecretRef | None = None
+    """Hugging Face token for gated models; passed as HF_TOKEN."""
+    idle_timeout: Duration | None = None
+    """Scale to autoscale.min (or stop) after this long without requests."""
+    start_timeout: Duration = 900.0
+    """How long a replica may take to become ready before it counts as failed."""
+    env: EnvMap = Field(default_factory=dict)
+    """Environment variables for this deployment's replicas (override the host's)."""
+    vllm: VllmOptions = Field(default_factory=VllmOptions)
+    """Typed vLLM options; unknown keys are errors."""
+    autoscale: Autoscale | None = None
+    """Scale with load instead of a fixed replica count."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_replica_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "replicas" not in data and "autoscale" not in data:
+            return {**data, "replicas": 1}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent_counts(self) -> Deployment:
+        if self.replicas is not None and self.autoscale is not None:
+            raise key_error(
+                "replicas",
+                "set either replicas or an [autoscale] table, not both"
+                " (autoscale.min is the floor)",
+            )
+        parallel = self.vllm.tensor_parallel_size * self.vllm.pipeline_parallel_size
+        if self.gpus_per_replica is not None and 0 < self.gpus_per_replica < parallel:
+            raise key_error(
+                "gpus_per_replica",
+                f"{self.gpus_per_replica} is fewer than tensor_parallel_size x"
+                f" pipeline_parallel_size = {parallel}",
+            )
+        return self
+
+    @property
+    def gpus_needed(self) -> int:
+        """GPUs each replica needs: gpus_per_replica, else tensor x pipeline parallel size."""
+        if self.gpus_per_replica is not None:
+            return self.gpus_per_replica
+        return self.vllm.tensor_parallel_size * self.vllm.pipeline_parallel_size
+
+    @property
+    def desired_replicas(self) -> int:
+        """Replicas wanted at start: `replicas`, or autoscale.min."""
+        if self.replicas is not None:
+            return self.replicas
+        return self.autoscale.min if self.autoscale is not None else 1
+
+
+class Inventory(InventoryModel):
+    """A loaded inventory: [defaults] already merged into every host."""
+
+    source: Path
+    """The file it was loaded from."""
+    fleet: Fleet
+    """The [fleet] table."""
+    hosts: Annotated[tuple[Host, ...], Field(strict=False)] = ()
+    """Every [[hosts]] entry, in file order."""
+    deployments: Annotated[tuple[Deployment, ...], Field(strict=False)] = ()
+    """Every [[deployments]] entry, in file order."""
+
+    def host(self, name: str) -> Host | None:
+        """The host called `name`, if any."""
+        return next((host for host in self.hosts if host.name == name), None)
+
+    def deployment(self, name: str) -> Deployment | None:
+        """The deployment called `name`, if any."""
+        return next((item for item in self.deployments if item.name == name), None)

@@ -1,0 +1,187 @@
+"""Desired against observed: the actions that bring the fleet to the inventory (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hosts.observations import HostObservation, ReplicaObservation
+
+from .inventory import Deployment, Inventory
+from .placement import HostCapacity, Placed, PlacementRequest, Unplaced, place, with_placed
+
+# A GPU whose memory is this much held by processes that are not ours is not free.
+FOREIGN_MEMORY_LIMIT_MIB = 1024.0
+
+
+@dataclass(frozen=True)
+class Start:
+    deployment: str
+    replica: str
+    host: str
+    gpu_uuids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    deployment: str
+    replica: str
+    host: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unschedulable:
+    deployment: str
+    reason: str
+
+
+Action = Start | Stop
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    unschedulable: tuple[Unschedulable, ...]
+    in_sync: tuple[str, ...]  # replica ids that need nothing
+    unreachable_hosts: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.unschedulable
+
+
+def make_plan(
+    inventory: Inventory,
+    observed: Mapping[str, HostObservation | None],
+    expected_hash: Mapping[tuple[str, str], str],
+    desired: Mapping[str, int] | None = None,
+) -> Plan:
+    """`observed` maps every host name to its observation, or None when unreachable.
+
+    `expected_hash[(deployment, host)]` is the spec hash a replica there should carry;
+    `desired` overrides a deployment's replica count (scale, autoscaler).
+    """
+    actions: list[Action] = []
+    unschedulable: list[Unschedulable] = []
+    in_sync: list[str] = []
+    capacities = _capacities(inventory, observed)
+    by_deployment = _replicas_by_deployment(observed)
+    known = {d.name for d in inventory.deployments}
+
+    for name, replicas in sorted(by_deployment.items()):
+        if name not in known:
+            for host, replica in replicas:
+                actions.append(Stop(name, replica.replica, host, "deployment not in the inventory"))
+
+    for deployment in inventory.deployments:
+        want = (desired or {}).get(deployment.name, deployment.desired_replicas)
+        live: list[tuple[str, ReplicaObservation]] = []
+        for host, replica in by_deployment.get(deployment.name, []):
+            if replica.stop_requested:
+                if not replica.alive and not replica.wrapper_alive:
+                    actions.append(Stop(deployment.name, replica.replica, host, "clean up stopped"))
+                continue
+            if replica.spec_hash != expected_hash.get((deployment.name, host)):
+                actions.append(Stop(deployment.name, replica.replica, host, "spec changed"))
+                continue
+            live.append((host, replica))
+        for host, replica in _surplus(live, want):
+            actions.append(Stop(deployment.name, replica.replica, host, f"scale to {want}"))
+            live.remove((host, replica))
+        in_sync += [replica.replica_id for _, replica in live]
+        used_names = {(h, r.replica) for h, r in by_deployment.get(deployment.name, [])}
+        for _ in range(want - len(live)):
+            outcome = place(_request(deployment), capacities)
+            if isinstance(outcome, Unplaced):
+                unschedulable.append(Unschedulable(deployment.name, outcome.reason))
+                break
+            capacities = with_placed(capacities, deployment.name, outcome)
+            replica_name = _next_name(outcome, used_names)
+            used_names.add((outcome.host, replica_name))
+            actions.append(
+                Start(
+                    deployment.name,
+                    replica_name,
+                    outcome.host,
+                    outcome.gpu_uuids,
+                    f"scale to {want}",
+                )
+            )
+    unreachable = tuple(sorted(h for h, o in observed.items() if o is None))
+    return Plan(tuple(actions), tuple(unschedulable), tuple(in_sync), unreachable)
+
+
+def _request(deployment: Deployment) -> PlacementRequest:
+    return PlacementRequest(
+        deployment.name,
+        deployment.placement.labels,
+        deployment.placement.strategy,
+        deployment.gpus_needed,
+    )
+
+
+def _next_name(placed: Placed, used: set[tuple[str, str]]) -> str:
+    index = 0
+    while (placed.host, f"{placed.host}-{index}") in used:
+        index += 1
+    return f"{placed.host}-{index}"
+
+
+def _surplus(
+    live: list[tuple[str, ReplicaObservation]], want: int
+) -> list[tuple[str, ReplicaObservation]]:
+    """Which replicas to stop when there are too many: the least useful first."""
+    extra = len(live) - want
+    if extra <= 0:
+        return []
+
+    def usefulness(item: tuple[str, ReplicaObservation]) -> tuple[int, float, str]:
+        _, replica = item
+        rank = 2 if replica.healthy else 1 if replica.alive else 0
+        return (rank, -(replica.created_at or 0), replica.replica_id)
+
+    return sorted(live, key=usefulness)[:extra]
+
+
+def _replicas_by_deployment(
+    observed: Mapping[str, HostObservation | None],
+) -> dict[str, list[tuple[str, ReplicaObservation]]]:
+    grouped: dict[str, list[tuple[str, ReplicaObservation]]] = {}
+    for host, observation in sorted(observed.items()):
+        for replica in observation.replicas if observation else ():
+            grouped.setdefault(replica.deployment, []).append((host, replica))
+    return grouped
+
+
+def _capacities(
+    inventory: Inventory, observed: Mapping[str, HostObservation | None]
+) -> list[HostCapacity]:
+    capacities = []
+    for host in inventory.hosts:
+        observation = observed.get(host.name)
+        if observation is None:
+            capacities.append(HostCapacity(host.name, host.labels, False, ()))
+            continue
+        ours = {r.pid for r in observation.replicas if r.pid}
+        busy = {uuid for r in observation.replicas if not r.stop_requested for uuid in r.gpu_uuids}
+        for gpu in observation.gpus:
+            foreign = sum(p.memory_mib for p in gpu.processes if p.pid not in ours)
+            if foreign > FOREIGN_MEMORY_LIMIT_MIB:
+                busy.add(gpu.uuid)
+        counts: dict[str, int] = {}
+        for replica in observation.replicas:
+            if not replica.stop_requested:
+                counts[replica.deployment] = counts.get(replica.deployment, 0) + 1
+        capacities.append(
+            HostCapacity(
+                host.name,
+                host.labels,
+                True,
+                tuple(g.uuid for g in observation.gpus),
+                frozenset(busy),
+                counts,
+            )
+        )
+    return capacities

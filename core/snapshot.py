@@ -1,0 +1,114 @@
+"""Immutable fleet snapshots: the one shape that the TUI and `status --json` both read.
+
+The engine is the only writer; it publishes a new `FleetSnapshot` after every observation.
+Field names here are the JSON contract of DESIGN.md (`fleet`, `hosts[].name/state/gpus`,
+`deployments[].name/status/desired/replicas[].id/host/port/pid/status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from enum import Enum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReplicaStatus(str, Enum):
+    PENDING = "pending"
+    STARTING = "starting"
+    ACTIVE = "active"
+    IDLE = "idle"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class DeploymentStatus(str, Enum):
+    ACTIVE = "active"
+    LOADING = "loading"
+    IDLE = "idle"
+    STOPPED = "stopped"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+
+
+class HostState(str, Enum):
+    CONNECTING = "connecting"
+    UP = "up"
+    UNREACHABLE = "unreachable"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GpuSnapshot(Frozen):
+    index: int
+    uuid: str
+    name: str
+    temperature_c: float | None = None
+    utilization_pct: float | None = None
+    memory_used_mib: float | None = None
+    memory_total_mib: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+
+
+class HostSnapshot(Frozen):
+    name: str
+    address: str
+    state: HostState
+    error: str | None = None
+    gpus: tuple[GpuSnapshot, ...] = ()
+    cpu_pct: float | None = None
+    load_1m: float | None = None
+    memory_used_mib: float | None = None
+    memory_total_mib: float | None = None
+
+
+class ReplicaSnapshot(Frozen):
+    id: str  # "<deployment>/<replica>", e.g. "llama8b/r0"
+    deployment: str
+    host: str
+    port: int
+    pid: int | None = None
+    status: ReplicaStatus
+    phase: str | None = None  # loading phase read from the log while starting
+    healthy: bool = False
+    restarts: int = 0
+    last_exit_code: int | None = None
+    reason: str | None = None
+    gpu_uuids: tuple[str, ...] = ()
+    started_at: float | None = None
+    spec_hash: str = ""
+
+
+class DeploymentSnapshot(Frozen):
+    name: str
+    model: str
+    status: DeploymentStatus
+    desired: int
+    ready: int = 0
+    replicas: tuple[ReplicaSnapshot, ...] = ()
+    endpoint: str | None = None
+    api_key_masked: str | None = None
+
+
+class FleetSnapshot(Frozen):
+    fleet: str
+    taken_at: float
+    hosts: tuple[HostSnapshot, ...] = ()
+    deployments: tuple[DeploymentSnapshot, ...] = Field(default=())
+
+    def deployment(self, name: str) -> DeploymentSnapshot | None:
+        return next((d for d in self.deployments if d.name == name), None)
+
+
+class SnapshotSource(Protocol):
+    """What a reader (the TUI, `status --watch`) needs from the engine."""
+
+    def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        """Yield a fresh snapshot at most every `interval_s` seconds, forever."""
+        ...

@@ -1,0 +1,237 @@
+"""Ship the host program (hosts/remote, stdlib only) to a host and call it.
+
+The program travels as a zipapp written once to <state_dir>/.bin/ under a name that
+carries its content hash, so a host never runs a stale copy and never needs more than
+sshd and python3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .errors import HostError, RemoteCommandFailed
+from .observations import HostObservation
+from .transport import Transport
+
+PACKAGE = "fleetdeck_remote"
+ZIP_MAIN = f"""\
+import os, sys, zipfile
+from {PACKAGE}.main import main
+program = os.path.abspath(sys.argv[0])
+with zipfile.ZipFile(program) as archive:
+    supervisor = archive.read("{PACKAGE}/supervise.sh")
+sys.exit(main(sys.argv[1:], program, supervisor))
+"""
+# Reads the zip from stdin and writes it under the expanded state dir; prints its path.
+INSTALLER = """\
+import os, sys
+if sys.version_info < (3, 8):
+    sys.exit("fleetdeck needs python3 >= 3.8 on this host, found " + sys.version.split()[0])
+path = os.path.join(os.path.abspath(os.path.expanduser(sys.argv[1])), ".bin", sys.argv[2])
+if not os.path.exists(path):
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    data = sys.stdin.buffer.read()
+    tmp = path + ".%d.tmp" % os.getpid()
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+print(path)
+"""
+
+
+@cache
+def program_zip() -> tuple[str, bytes]:
+    """The zipapp's file name (with content hash) and bytes; deterministic."""
+    remote = resources.files("hosts.remote")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+
+        def add(name: str, data: bytes) -> None:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+
+        add("__main__.py", ZIP_MAIN.encode())
+        # Every module of hosts/remote, sorted so the bytes (and the hash) are stable.
+        for entry in sorted(remote.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                add(f"{PACKAGE}/{entry.name}", entry.read_bytes())
+        add(f"{PACKAGE}/supervise.sh", remote.joinpath("supervise.sh").read_bytes())
+    data = buffer.getvalue()
+    return f"fleetdeck-host-{hashlib.sha256(data).hexdigest()[:16]}.pyz", data
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    deployment: str
+    replica: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    port_range: tuple[int, int]
+    bind_host: str = "127.0.0.1"
+    gpu_uuids: tuple[str, ...] = ()
+    spec_hash: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    restart_backoff_s: int = 10  # the supervisor's first restart delay; doubles to 300 s
+
+
+@dataclass(frozen=True)
+class LogLine:
+    offset: int  # byte offset just after this line: resume from here
+    text: str
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    port: int
+    adopted: bool
+
+
+class HostProgram:
+    """Calls into the host program over a transport; one per host."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        state_dir: str,
+        python: str = "python3",
+        simulate: dict[str, Any] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.state_dir = state_dir
+        self.python = python
+        self.simulate = simulate
+        self._path: str | None = None
+        self._install_lock = asyncio.Lock()
+
+    async def install(self) -> str:
+        async with self._install_lock:
+            if self._path is None:
+                name, data = program_zip()
+                result = await self.transport.run(
+                    [self.python, "-c", INSTALLER, self.state_dir, name], stdin=data, timeout=60
+                )
+                if result.exit_status != 0 or not result.stdout.strip():
+                    raise RemoteCommandFailed(
+                        f"cannot install fleetdeck's host program on {self.transport.host_name}",
+                        (result.stderr or result.stdout).strip()[-500:]
+                        or f"exit {result.exit_status}",
+                        f"check that `{self.python}` (3.8+) runs there and that state_dir "
+                        f"{self.state_dir} is writable",
+                    )
+                self._path = result.stdout.strip().splitlines()[-1]
+            return self._path
+
+    async def call(
+        self, command: str, request: dict[str, Any], timeout: float = 60
+    ) -> dict[str, Any]:
+        path = await self.install()
+        payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
+        result = await self.transport.run(
+            [self.python, path, command], stdin=payload, timeout=timeout
+        )
+        try:
+            reply: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError) as exc:
+            raise RemoteCommandFailed(
+                f"{command} failed on {self.transport.host_name}",
+                (result.stderr or result.stdout).strip()[-800:] or f"exit {result.exit_status}",
+                "run `fleetdeck check FILE` to test the host",
+            ) from exc
+        return reply
+
+    async def launch(self, request: LaunchRequest) -> LaunchResult:
+        reply = await self.call(
+            "launch",
+            {
+                "deployment": request.deployment,
+                "replica": request.replica,
+                "argv": list(request.argv),
+                "env": request.env,
+                "port_range": list(request.port_range),
+                "bind_host": request.bind_host,
+                "gpu_uuids": list(request.gpu_uuids),
+                "spec_hash": request.spec_hash,
+                "meta": request.meta,
+                "restart_backoff_s": request.restart_backoff_s,
+            },
+        )
+        if not reply.get("ok"):
+            raise HostError(
+                f"cannot start {request.deployment}/{request.replica} on "
+                f"{self.transport.host_name}",
+                str(reply.get("error", "unknown error")),
+                "free a port in the host's port_range, or widen port_range",
+            )
+        return LaunchResult(port=int(reply["port"]), adopted=bool(reply.get("adopted")))
+
+    async def stop(
+        self, deployment: str, replica: str, *, grace_s: float = 10.0, forget: bool = False
+    ) -> dict[str, Any]:
+        return await self.call(
+            "stop",
+            {"deployment": deployment, "replica": replica, "grace_s": grace_s, "forget": forget},
+            timeout=grace_s + 30,
+        )
+
+    def _observe_request(self, interval_s: float = 1.0) -> dict[str, Any]:
+        return {
+            "simulate": self.simulate,
+            "host_id": self.transport.host_name,
+            "interval_s": interval_s,
+        }
+
+    async def observe(self) -> HostObservation:
+        reply = await self.call("observe", self._observe_request(), timeout=60)
+        return HostObservation.from_json(reply)
+
+    async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
+        """Observations streamed over one long-lived channel: no exec per poll."""
+        path = await self.install()
+        payload = json.dumps({"state_dir": self.state_dir, **self._observe_request(interval_s)})
+        async for line in self.transport.stream_lines(
+            [self.python, path, "watch"], stdin=payload.encode()
+        ):
+            if line.startswith("{"):
+                yield HostObservation.from_json(json.loads(line))
+
+    async def logs(
+        self,
+        deployment: str,
+        replica: str,
+        *,
+        tail: int = 50,
+        follow: bool = False,
+        offset: int | None = None,
+    ) -> AsyncIterator[LogLine]:
+        """A replica's log lines with the byte offset after each, to resume from."""
+        path = await self.install()
+        request = {
+            "state_dir": self.state_dir,
+            "deployment": deployment,
+            "replica": replica,
+            "tail": tail,
+            "follow": follow,
+            "offset": offset,
+        }
+        async for raw in self.transport.stream_lines(
+            [self.python, path, "logs"], stdin=json.dumps(request).encode()
+        ):
+            data = json.loads(raw)
+            if "error" in data:
+                raise RemoteCommandFailed(
+                    f"no log for {deployment}/{replica} on {self.transport.host_name}",
+                    str(data["error"]),
+                    "list replicas with `fleetdeck status FILE`",
+                )
+            yield LogLine(int(data["offset"]), str(data["line"]))

@@ -1,0 +1,73 @@
+"""A transport for hosts that are this machine: plain subprocesses, no sshd."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from .errors import HostUnreachable
+from .transport import CommandResult
+
+
+class LocalTransport:
+    def __init__(self, host_name: str) -> None:
+        self.host_name = host_name
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> None:
+        self._connected = True
+
+    async def run(
+        self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
+    ) -> CommandResult:
+        process = await self._spawn(argv)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
+        return CommandResult(
+            process.returncode if process.returncode is not None else -1,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+        )
+
+    async def stream_lines(
+        self, argv: Sequence[str], *, stdin: bytes | None = None
+    ) -> AsyncIterator[str]:
+        process = await self._spawn(argv)
+        assert process.stdin is not None and process.stdout is not None
+        if stdin:
+            process.stdin.write(stdin)
+            await process.stdin.drain()
+        process.stdin.close()
+        try:
+            while line := await process.stdout.readline():
+                yield line.decode("utf-8", "replace").rstrip("\n")
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+
+    async def close(self) -> None:
+        self._connected = False
+
+    async def _spawn(self, argv: Sequence[str]) -> asyncio.subprocess.Process:
+        try:
+            return await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise HostUnreachable(
+                f"cannot run {argv[0]} on {self.host_name}", str(exc), "check the host's python"
+            ) from exc

@@ -1,0 +1,138 @@
+"""Start a replica detached under the supervisor, and the `exec` step the supervisor runs.
+
+Launches on one host are serialised by flock on <state_dir>/lock so that two consoles
+never start the same replica twice or pick the same port.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from . import identity, layout, procfs
+from .layout import JsonDict
+
+
+def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
+    state_dir = layout.expand_state_dir(request["state_dir"])
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    paths = layout.ReplicaPaths(state_dir, request["deployment"], request["replica"])
+    with open(os.path.join(state_dir, "lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if identity.running_supervisor(paths) is not None:
+            spec = json.loads(layout.read_text(paths.file(layout.SPEC), "{}"))
+            return {"ok": True, "adopted": True, "port": spec.get("port")}
+        port = _choose_port(state_dir, paths, request)
+        if port is None:
+            lo, hi = request["port_range"]
+            return {
+                "ok": False,
+                "error": "no free port in %d-%d on %s" % (lo, hi, request["bind_host"]),
+            }
+        _write_state(paths, request, port)
+        wrapper = subprocess.Popen(
+            [
+                "sh",
+                supervisor,
+                paths.dir,
+                sys.executable,
+                program,
+                str(int(request.get("restart_backoff_s", 10))),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,  # own session: no SIGHUP when the SSH channel closes
+        )
+        layout.write_atomic(paths.file(layout.WRAPPER_PID), "%d\n" % wrapper.pid)
+        ticks = procfs.start_ticks(wrapper.pid)
+        if ticks is not None:
+            layout.write_atomic(paths.file(identity.WRAPPER_TICKS), "%d\n" % ticks)
+        return {"ok": True, "adopted": False, "port": port, "wrapper_pid": wrapper.pid}
+
+
+def _write_state(paths: layout.ReplicaPaths, request: JsonDict, port: int) -> None:
+    os.makedirs(paths.dir, mode=0o700, exist_ok=True)
+    for stale in (layout.STOP, layout.PID, layout.PGID, layout.START_TICKS):
+        if os.path.exists(paths.file(stale)):
+            os.remove(paths.file(stale))
+    spec = {
+        "deployment": paths.deployment,
+        "replica": paths.replica,
+        "argv": list(request["argv"]) + ["--port", str(port)],
+        "port": port,
+        "bind_host": request["bind_host"],
+        "gpu_uuids": request.get("gpu_uuids", []),
+        "spec_hash": request.get("spec_hash", ""),
+        "env_names": sorted(request.get("env", {})),
+        "created_at": time.time(),
+        "meta": request.get("meta", {}),
+    }
+    layout.write_atomic(paths.file(layout.SPEC), json.dumps(spec, indent=1) + "\n")
+    # Secrets live only here, mode 0600, never in an argv.
+    layout.write_atomic(paths.file(layout.ENV), json.dumps(request.get("env", {})), 0o600)
+
+
+def _choose_port(state_dir: str, paths: layout.ReplicaPaths, request: JsonDict) -> int | None:
+    taken = set()
+    for other in layout.iter_replicas(state_dir):
+        if other.dir == paths.dir:
+            continue
+        try:
+            taken.add(int(json.loads(layout.read_text(other.file(layout.SPEC)))["port"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    lo, hi = request["port_range"]
+    for port in range(int(lo), int(hi) + 1):
+        if port not in taken and port_is_free(request["bind_host"], port):
+            return port
+    return None
+
+
+def port_is_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # Like the servers we launch (uvicorn, asyncio): a port held only by TIME_WAIT
+    # connections is free; one with a listener is not.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            return False
+        raise
+    finally:
+        sock.close()
+    return True
+
+
+def exec_replica(replica_dir: str) -> None:
+    """Become vLLM: own process group, identity recorded, env from the 0600 file."""
+    os.setpgid(0, 0)
+    pid = os.getpid()
+    layout.write_atomic(os.path.join(replica_dir, layout.PGID), "%d\n" % pid)
+    layout.write_atomic(
+        os.path.join(replica_dir, layout.START_TICKS), "%s\n" % procfs.start_ticks(pid)
+    )
+    layout.write_atomic(os.path.join(replica_dir, layout.PID), "%d\n" % pid)
+    spec = json.loads(layout.read_text(os.path.join(replica_dir, layout.SPEC)))
+    env = dict(os.environ)
+    env.update(json.loads(layout.read_text(os.path.join(replica_dir, layout.ENV), "{}")))
+    env[layout.MARKER_VAR] = replica_dir
+    argv = spec["argv"]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    sys.stdout.write("[fleetdeck] %s starting: %s\n" % (stamp, " ".join(argv)))
+    sys.stdout.flush()
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        sys.stdout.write("[fleetdeck] cannot run %s: %s\n" % (argv[0], exc))
+        sys.stdout.flush()
+        os._exit(127)

@@ -1,0 +1,91 @@
+"""fleetdeck's host program: run by the host's python3 (3.8+, stdlib only).
+
+    python3 PROGRAM launch      < request.json   start a replica under the supervisor
+    python3 PROGRAM stop        < request.json   stop (and optionally forget) a replica
+    python3 PROGRAM observe     < request.json   one observation of replicas, GPUs, load
+    python3 PROGRAM watch       < request.json   the same, as JSON lines every interval
+    python3 PROGRAM logs        < request.json   a replica's log as JSON lines with offsets
+    python3 PROGRAM exec REPLICA_DIR             (run by the supervisor) become vLLM
+
+Requests come on stdin so that secrets never appear in an argv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from . import gpus, hostload, launch, layout, logs, observe, stop
+from .layout import JsonDict
+
+SUPERVISOR = "supervise.sh"
+
+
+def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
+    command = argv[0] if argv else ""
+    if command == "exec":
+        launch.exec_replica(argv[1])
+        return 127
+    request = json.loads(sys.stdin.read() or "{}")
+    if command == "launch":
+        supervisor = install_supervisor(request["state_dir"], supervisor_source)
+        return emit(launch.launch(request, program, supervisor))
+    if command == "stop":
+        return emit(stop.stop(request))
+    if command == "observe":
+        return emit(observation(request, hostload.CpuMeter()))
+    if command == "watch":
+        return watch(request)
+    if command == "logs":
+        return logs.stream(request)
+    sys.stderr.write("unknown command %r\n" % command)
+    return 2
+
+
+def observation(request: JsonDict, cpu: hostload.CpuMeter) -> JsonDict:
+    state_dir = layout.expand_state_dir(request["state_dir"])
+    replicas = observe.observe_replicas(state_dir)
+    readings, source = gpus.read_gpus(request.get("simulate"), request.get("host_id", ""), replicas)
+    return {
+        "ok": True,
+        "time": time.time(),
+        "replicas": replicas,
+        "gpus": readings,
+        "gpu_source": source,
+        "load": hostload.host_load(cpu),
+    }
+
+
+def watch(request: JsonDict) -> int:
+    interval = float(request.get("interval_s", 1.0))
+    cpu = hostload.CpuMeter()
+    cpu.read()
+    try:
+        while True:
+            started = time.monotonic()
+            sys.stdout.write(json.dumps(observation(request, cpu)) + "\n")
+            sys.stdout.flush()
+            time.sleep(max(0.05, interval - (time.monotonic() - started)))
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+def install_supervisor(state_dir: str, source: bytes) -> str:
+    """Write supervise.sh next to the program once; the supervisor runs from that file."""
+    import hashlib
+
+    digest = hashlib.sha256(source).hexdigest()[:12]
+    bin_dir = os.path.join(layout.expand_state_dir(state_dir), ".bin")
+    os.makedirs(bin_dir, mode=0o700, exist_ok=True)
+    path = os.path.join(bin_dir, "supervise-%s.sh" % digest)
+    if not os.path.exists(path):
+        layout.write_atomic(path, source.decode(), 0o755)
+    return path
+
+
+def emit(result: JsonDict) -> int:
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0 if result.get("ok") else 1

@@ -1,0 +1,162 @@
+"""Plans from an inventory and observations, and the statuses derived from them (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.inventory import Inventory, parse_inventory
+from core.plan import Start, Stop, make_plan
+from core.snapshot import DeploymentStatus, ReplicaStatus
+from core.status import deployment_status, replica_status
+from hosts.observations import GpuReading, HostLoad, HostObservation, ReplicaObservation
+
+INVENTORY = """
+[fleet]
+name = "t"
+[[hosts]]
+name = "a"
+transport = "local"
+simulate = { gpus = 2 }
+labels = { zone = "eu" }
+[[hosts]]
+name = "b"
+transport = "local"
+simulate = { gpus = 2 }
+labels = { zone = "us" }
+[[deployments]]
+name = "llm"
+model = "m"
+replicas = 2
+"""
+
+
+def inventory(text: str = INVENTORY) -> Inventory:
+    return parse_inventory(text, Path("fleet.toml"))
+
+
+def replica(deployment: str, name: str, **fields: Any) -> ReplicaObservation:
+    base: dict[str, Any] = {
+        "deployment": deployment,
+        "replica": name,
+        "port": 8100,
+        "spec_hash": "h",
+        "alive": True,
+        "wrapper_alive": True,
+        "healthy": True,
+        "gpu_uuids": [f"GPU-{name}"],
+    }
+    base.update(fields)
+    return ReplicaObservation.from_json(base)
+
+
+def host_obs(name: str, *replicas: ReplicaObservation, gpus: int = 2) -> HostObservation:
+    readings = tuple(
+        GpuReading.from_json({"index": i, "uuid": f"GPU-{name}-{i}", "name": "H100"})
+        for i in range(gpus)
+    )
+    return HostObservation(0.0, replicas, readings, "simulated", HostLoad(None, None, None, None))
+
+
+HASHES = {("llm", "a"): "h", ("llm", "b"): "h"}
+
+
+def test_empty_fleet_gets_two_starts_spread_over_both_hosts() -> None:
+    plan = make_plan(inventory(), {"a": host_obs("a"), "b": host_obs("b")}, HASHES)
+    assert plan.actions == (
+        Start("llm", "a-0", "a", ("GPU-a-0",), "scale to 2"),
+        Start("llm", "b-0", "b", ("GPU-b-0",), "scale to 2"),
+    )
+
+
+def test_second_plan_after_apply_is_empty() -> None:
+    observed = {
+        "a": host_obs("a", replica("llm", "a-0")),
+        "b": host_obs("b", replica("llm", "b-0")),
+    }
+    plan = make_plan(inventory(), observed, HASHES)
+    assert plan.empty
+    assert plan.in_sync == ("llm/a-0", "llm/b-0")
+
+
+def test_scale_down_stops_the_least_useful_replica_first() -> None:
+    observed = {
+        "a": host_obs("a", replica("llm", "a-0"), replica("llm", "a-1", healthy=False)),
+        "b": host_obs("b", replica("llm", "b-0")),
+    }
+    plan = make_plan(inventory(), observed, HASHES)
+    assert plan.actions == (Stop("llm", "a-1", "a", "scale to 2"),)
+
+
+def test_removed_deployment_and_changed_spec_are_stopped_and_replaced() -> None:
+    observed = {
+        "a": host_obs("a", replica("old", "a-0"), replica("llm", "a-1", spec_hash="stale")),
+        "b": host_obs("b", replica("llm", "b-0")),
+    }
+    plan = make_plan(inventory(), observed, HASHES)
+    stops = [a for a in plan.actions if isinstance(a, Stop)]
+    starts = [a for a in plan.actions if isinstance(a, Start)]
+    assert {(s.deployment, s.replica, s.reason) for s in stops} == {
+        ("old", "a-0", "deployment not in the inventory"),
+        ("llm", "a-1", "spec changed"),
+    }
+    # The new replica takes a name not used on that host, and a GPU not held by a live one.
+    assert len(starts) == 1 and starts[0].replica in ("a-0", "a-2", "b-1")
+
+
+def test_unreachable_host_is_reported_and_not_placed_on() -> None:
+    plan = make_plan(inventory(), {"a": host_obs("a"), "b": None}, HASHES)
+    assert plan.unreachable_hosts == ("b",)
+    assert {a.host for a in plan.actions} == {"a"}
+
+
+def test_desired_override_and_unschedulable() -> None:
+    plan = make_plan(inventory(), {"a": host_obs("a"), "b": host_obs("b")}, HASHES, {"llm": 5})
+    assert sum(isinstance(a, Start) for a in plan.actions) == 4
+    assert plan.unschedulable[0].reason.startswith("does not fit")
+
+
+def status(
+    obs: ReplicaObservation, *, reachable: bool = True, active_at: float | None = None
+) -> Any:
+    return replica_status(
+        obs, host_reachable=reachable, last_active_at=active_at, now=100.0, idle_window_s=60.0
+    )
+
+
+def test_replica_statuses() -> None:
+    healthy = replica("llm", "a-0")
+    assert status(healthy, active_at=90.0).status == ReplicaStatus.ACTIVE
+    assert status(healthy, active_at=10.0).status == ReplicaStatus.IDLE
+    assert status(healthy, reachable=False).status == ReplicaStatus.UNKNOWN
+    loading = replica("llm", "a-0", healthy=False, log_tail=["... Starting to load model m..."])
+    assert (status(loading).status, status(loading).phase) == (
+        ReplicaStatus.STARTING,
+        "loading weights",
+    )
+    crashed = replica(
+        "llm", "a-0", alive=False, healthy=False, exits=[[1, 5.0]],
+        log_tail=["OSError: [Errno 98] Address already in use"],
+    )  # fmt: skip
+    derived = status(crashed)
+    assert derived.status == ReplicaStatus.FAILED
+    assert derived.reason == "port in use; restarting after backoff"
+    stopping = replica("llm", "a-0", stop_requested=True)
+    assert status(stopping).status == ReplicaStatus.STOPPING
+
+
+def test_deployment_statuses() -> None:
+    A, IDLE, S, F = (
+        ReplicaStatus.ACTIVE,
+        ReplicaStatus.IDLE,
+        ReplicaStatus.STARTING,
+        ReplicaStatus.FAILED,
+    )
+    assert deployment_status(2, [A, IDLE]) == DeploymentStatus.ACTIVE
+    assert deployment_status(2, [IDLE, IDLE]) == DeploymentStatus.IDLE
+    assert deployment_status(2, [A, S]) == DeploymentStatus.LOADING
+    assert deployment_status(2, [A, F]) == DeploymentStatus.DEGRADED
+    assert deployment_status(1, [F]) == DeploymentStatus.FAILED
+    assert deployment_status(2, []) == DeploymentStatus.STOPPED
+    assert deployment_status(0, [ReplicaStatus.STOPPED]) == DeploymentStatus.STOPPED
+    assert deployment_status(2, [A, ReplicaStatus.UNKNOWN]) == DeploymentStatus.DEGRADED

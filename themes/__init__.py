@@ -1,0 +1,19 @@
+"""Textual themes for fleetdeck; no colour literal lives outside this package."""
+
+from themes.palette import (
+    DEFAULT_THEME,
+    FLEETDECK_DARK,
+    FLEETDECK_LIGHT,
+    STATUS_VARIABLES,
+    THEMES,
+    status_variable_defaults,
+)
+
+__all__ = [
+    "DEFAULT_THEME",
+    "FLEETDECK_DARK",
+    "FLEETDECK_LIGHT",
+    "STATUS_VARIABLES",
+    "THEMES",
+    "status_variable_defaults",
+]

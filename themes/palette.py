@@ -1,0 +1,95 @@
+"""fleetdeck's colours: the only place in the project where a colour literal lives.
+
+Each status has a theme variable of its own (`$status-active`, ...), so a theme can
+recolour the status lights without touching a widget, and `.tcss` files refer to
+statuses by name, never by colour.
+"""
+
+from __future__ import annotations
+
+from textual.theme import Theme
+
+STATUS_VARIABLES: tuple[str, ...] = (
+    "status-active",
+    "status-loading",
+    "status-idle",
+    "status-stopped",
+    "status-degraded",
+    "status-failed",
+    "status-unknown",
+)
+"""Every status colour variable a widget may ask for."""
+
+# For themes that are not ours (Textual's built-ins, picked from the command palette):
+# borrow the theme's own semantic colours so the lights still match its palette.
+_STATUS_FROM_THEME: dict[str, str] = {
+    "status-active": "success",
+    "status-loading": "primary",
+    "status-idle": "secondary",
+    "status-stopped": "foreground-muted",
+    "status-degraded": "warning",
+    "status-failed": "error",
+    "status-unknown": "accent",
+}
+
+FLEETDECK_DARK = Theme(
+    name="fleetdeck-dark",
+    primary="#4C9EEB",
+    secondary="#2D6CA8",
+    accent="#F5A524",
+    warning="#D29922",
+    error="#F85149",
+    success="#3FB950",
+    foreground="#D7DCE2",
+    background="#0E1116",
+    surface="#161B22",
+    panel="#1F2630",
+    dark=True,
+    variables={
+        "status-active": "#3FB950",
+        "status-loading": "#58A6FF",
+        "status-idle": "#56B6C2",
+        "status-stopped": "#6E7681",
+        "status-degraded": "#D29922",
+        "status-failed": "#F85149",
+        "status-unknown": "#A371F7",
+        "footer-key-foreground": "#4C9EEB",
+    },
+)
+
+FLEETDECK_LIGHT = Theme(
+    name="fleetdeck-light",
+    primary="#0969DA",
+    secondary="#1B4F8A",
+    accent="#BF8700",
+    warning="#9A6700",
+    error="#CF222E",
+    success="#1A7F37",
+    foreground="#1F2328",
+    background="#F6F8FA",
+    surface="#FFFFFF",
+    panel="#E7ECF2",
+    dark=False,
+    variables={
+        "status-active": "#1A7F37",
+        "status-loading": "#0969DA",
+        "status-idle": "#1B7C83",
+        "status-stopped": "#6E7781",
+        "status-degraded": "#9A6700",
+        "status-failed": "#CF222E",
+        "status-unknown": "#8250DF",
+        "footer-key-foreground": "#0969DA",
+    },
+)
+
+THEMES: tuple[Theme, ...] = (FLEETDECK_DARK, FLEETDECK_LIGHT)
+DEFAULT_THEME = FLEETDECK_DARK.name
+
+
+def status_variable_defaults(theme: Theme) -> dict[str, str]:
+    """Status colours for a theme that does not define them (App.get_theme_variable_defaults).
+
+    Textual fills in a theme's variables over these, so our own themes keep theirs.
+    """
+    generated = theme.to_color_system().generate()
+    return {variable: generated[source] for variable, source in _STATUS_FROM_THEME.items()}

@@ -1,0 +1,27 @@
+"""Messages that travel up the widget tree; named for what already happened."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from core.snapshot import FleetSnapshot
+
+
+class SnapshotReceived(Message):
+    """The engine published a new fleet snapshot."""
+
+    def __init__(self, snapshot: FleetSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        # Flood control: if the screen falls behind, only the newest snapshot matters.
+        return isinstance(message, SnapshotReceived)
+
+
+class DeploymentSelected(Message):
+    """The user picked a deployment (Enter or click on its row)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
