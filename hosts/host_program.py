@@ -227,6 +227,8 @@ class HostProgram:
         async for raw in self.transport.stream_lines(
             [self.python, path, "logs"], stdin=json.dumps(request).encode()
         ):
+            if not raw.strip():
+                continue
             data = json.loads(raw)
             if "error" in data:
                 raise RemoteCommandFailed(

@@ -156,7 +156,8 @@ class SshTransport:
                     process.stdin.write(stdin.decode())
                 process.stdin.write_eof()
                 async for line in process.stdout:
-                    yield line.rstrip("\n")
+                    if line:  # asyncssh yields "" at EOF; a blank line arrives as "\n"
+                        yield line.rstrip("\n")
             except (asyncssh.DisconnectError, OSError) as exc:
                 raise HostUnreachable(
                     f"lost host {self.host_name}", str(exc), "fleetdeck reconnects by itself"
