@@ -87,12 +87,8 @@ def test_real_vllm_through_fleetdeck(sshd_fleet_factory: object, tmp_path: Path)
         auth = {"Authorization": f"Bearer {API_KEY}"}
         models = httpx.get(f"{base}/v1/models", headers=auth, timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["tiny"]
-        chat = httpx.post(
-            f"{base}/v1/chat/completions",
-            headers=auth,
-            json={"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8},
-            timeout=60,
-        )
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8}
+        chat = httpx.post(f"{base}/v1/chat/completions", headers=auth, json=body, timeout=60)
         assert chat.status_code == 200, chat.text
         assert chat.json()["usage"]["completion_tokens"] > 0
 
