@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(
                 f"argument subparser: invalid choice: {args[0]!r} (choose from 'chat', "
                 "'complete', 'serve', 'bench', 'collect-env', 'run-batch')",
-                TOP_USAGE, "vllm",
+                TOP_USAGE,
+                "vllm",
             )
         options = parse_serve_args(args)
     except UsageError as error:

@@ -119,14 +119,23 @@ class SimEngine:
                     break
             reason = finish_reason
         finally:
-            self._finish(request_id, reason, prompt_tokens, generated, max_tokens,
-                         (arrival, scheduled, first))
+            self._finish(
+                request_id,
+                reason,
+                prompt_tokens,
+                generated,
+                max_tokens,
+                (arrival, scheduled, first),
+            )
 
     def take_interval_stats(self) -> IntervalStats:
         with self._cond:
             stats = IntervalStats(
-                self._interval_prompt, self._interval_generation,
-                len(self._running), self._waiting, self._kv_usage(),
+                self._interval_prompt,
+                self._interval_generation,
+                len(self._running),
+                self._waiting,
+                self._kv_usage(),
             )
             self._interval_prompt = self._interval_generation = 0
         return stats
@@ -170,7 +179,12 @@ class SimEngine:
             self._publish_queue()
 
     def _finish(
-        self, request_id: int, reason: str, prompt_tokens: int, generated: int, max_tokens: int,
+        self,
+        request_id: int,
+        reason: str,
+        prompt_tokens: int,
+        generated: int,
+        max_tokens: int,
         times: tuple[float, float, float],
     ) -> None:
         arrival, scheduled, first = times
@@ -197,8 +211,7 @@ class SimEngine:
         ):
             m.observe(name, value)
         if generated > 1:
-            m.observe("vllm:request_time_per_output_token_seconds",
-                      (end - first) / (generated - 1))
+            m.observe("vllm:request_time_per_output_token_seconds", (end - first) / (generated - 1))
         if reason != "abort":
             self._count_completion()
 

@@ -104,16 +104,21 @@ def parse_generation(
 def _chat_prompt(body: dict[str, Any]) -> tuple[str, int]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise bad_request("messages: Field required" if messages is None
-                          else "messages: Input should be a non-empty list", "messages")
+        raise bad_request(
+            "messages: Field required"
+            if messages is None
+            else "messages: Input should be a non-empty list",
+            "messages",
+        )
     texts = []
     for message in messages:
         if not isinstance(message, dict):
             raise bad_request("messages: Input should be a valid dictionary", "messages")
         content = message.get("content") or ""
         if isinstance(content, list):
-            content = " ".join(str(part.get("text", "")) for part in content
-                               if isinstance(part, dict))
+            content = " ".join(
+                str(part.get("text", "")) for part in content if isinstance(part, dict)
+            )
         texts.append(f"{message.get('role', 'user')}: {content}")
     tokens = sum(count_tokens(text) for text in texts)
     return "\n".join(texts), tokens + _TEMPLATE_TOKENS + _TEMPLATE_TOKENS_PER_MESSAGE * len(texts)
@@ -146,21 +151,41 @@ def full_response(
     if request.kind == CHAT:
         choice: dict[str, Any] = {
             "index": 0,
-            "message": {"role": "assistant", "content": text, "refusal": None,
-                        "annotations": None, "audio": None, "function_call": None,
-                        "tool_calls": [], "reasoning_content": None},
-            "logprobs": None, "finish_reason": request.finish_reason, "stop_reason": None,
+            "message": {
+                "role": "assistant",
+                "content": text,
+                "refusal": None,
+                "annotations": None,
+                "audio": None,
+                "function_call": None,
+                "tool_calls": [],
+                "reasoning_content": None,
+            },
+            "logprobs": None,
+            "finish_reason": request.finish_reason,
+            "stop_reason": None,
         }
         obj = "chat.completion"
     else:
-        choice = {"index": 0, "text": text, "logprobs": None,
-                  "finish_reason": request.finish_reason, "stop_reason": None,
-                  "prompt_logprobs": None}
+        choice = {
+            "index": 0,
+            "text": text,
+            "logprobs": None,
+            "finish_reason": request.finish_reason,
+            "stop_reason": None,
+            "prompt_logprobs": None,
+        }
         obj = "text_completion"
     return {
-        "id": request.request_id, "object": obj, "created": created, "model": request.model,
-        "choices": [choice], "service_tier": None, "system_fingerprint": None,
-        "usage": usage(request, completion_tokens), "prompt_logprobs": None,
+        "id": request.request_id,
+        "object": obj,
+        "created": created,
+        "model": request.model,
+        "choices": [choice],
+        "service_tier": None,
+        "system_fingerprint": None,
+        "usage": usage(request, completion_tokens),
+        "prompt_logprobs": None,
         "kv_transfer_params": None,
     }
 
@@ -171,24 +196,44 @@ def stream_chunk(
     """One SSE chunk; for chat, `text=None` makes the opening `role` delta."""
     if request.kind == CHAT:
         delta = {"role": "assistant", "content": ""} if text is None else {"content": text}
-        choice: dict[str, Any] = {"index": 0, "delta": delta, "logprobs": None,
-                                  "finish_reason": finish_reason}
+        choice: dict[str, Any] = {
+            "index": 0,
+            "delta": delta,
+            "logprobs": None,
+            "finish_reason": finish_reason,
+        }
         obj = "chat.completion.chunk"
     else:
-        choice = {"index": 0, "text": text or "", "logprobs": None,
-                  "finish_reason": finish_reason, "stop_reason": None}
+        choice = {
+            "index": 0,
+            "text": text or "",
+            "logprobs": None,
+            "finish_reason": finish_reason,
+            "stop_reason": None,
+        }
         obj = "text_completion"
     if finish_reason is not None:
         choice["stop_reason"] = None
-    return {"id": request.request_id, "object": obj, "created": created,
-            "model": request.model, "choices": [choice]}
+    return {
+        "id": request.request_id,
+        "object": obj,
+        "created": created,
+        "model": request.model,
+        "choices": [choice],
+    }
 
 
 def usage_chunk(request: GenerationRequest, created: int, completion_tokens: int) -> dict[str, Any]:
     """The last chunk when `stream_options.include_usage` is set: no choices, only usage."""
     obj = "chat.completion.chunk" if request.kind == CHAT else "text_completion"
-    return {"id": request.request_id, "object": obj, "created": created,
-            "model": request.model, "choices": [], "usage": usage(request, completion_tokens)}
+    return {
+        "id": request.request_id,
+        "object": obj,
+        "created": created,
+        "model": request.model,
+        "choices": [],
+        "usage": usage(request, completion_tokens),
+    }
 
 
 def models_list(
@@ -198,16 +243,29 @@ def models_list(
         "object": "list",
         "data": [
             {
-                "id": name, "object": "model", "created": created, "owned_by": "vllm",
-                "root": root, "parent": None, "max_model_len": max_model_len,
-                "permission": [{
-                    "id": f"modelperm-{uuid.uuid4().hex}", "object": "model_permission",
-                    "created": created, "allow_create_engine": False,
-                    "allow_sampling": True, "allow_logprobs": True,
-                    "allow_search_indices": False, "allow_view": True,
-                    "allow_fine_tuning": False, "organization": "*", "group": None,
-                    "is_blocking": False,
-                }],
+                "id": name,
+                "object": "model",
+                "created": created,
+                "owned_by": "vllm",
+                "root": root,
+                "parent": None,
+                "max_model_len": max_model_len,
+                "permission": [
+                    {
+                        "id": f"modelperm-{uuid.uuid4().hex}",
+                        "object": "model_permission",
+                        "created": created,
+                        "allow_create_engine": False,
+                        "allow_sampling": True,
+                        "allow_logprobs": True,
+                        "allow_search_indices": False,
+                        "allow_view": True,
+                        "allow_fine_tuning": False,
+                        "organization": "*",
+                        "group": None,
+                        "is_blocking": False,
+                    }
+                ],
             }
             for name in served_names
         ],

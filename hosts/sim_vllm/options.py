@@ -22,9 +22,16 @@ SERVE_USAGE = "usage: vllm serve [model_tag] [options]"
 # unless that token is itself a flag; --enable-*/--disable-*/--no-* are switches too.
 _SWITCHES = frozenset(
     {
-        "--enforce-eager", "--trust-remote-code", "--headless", "--skip-tokenizer-init",
-        "--async-scheduling", "--language-model-only", "--return-tokens-as-token-ids",
-        "--use-tqdm-on-load", "--aggregate-engine-logging", "--ssl-cert-reqs-none",
+        "--enforce-eager",
+        "--trust-remote-code",
+        "--headless",
+        "--skip-tokenizer-init",
+        "--async-scheduling",
+        "--language-model-only",
+        "--return-tokens-as-token-ids",
+        "--use-tqdm-on-load",
+        "--aggregate-engine-logging",
+        "--ssl-cert-reqs-none",
     }
 )
 _SWITCH_PREFIXES = ("--enable-", "--disable-", "--no-")
@@ -79,8 +86,9 @@ def _positive_float(text: str) -> float:
 def _choice(text: str) -> str:
     if text not in FAIL_KINDS:
         choices = ", ".join(repr(kind) for kind in FAIL_KINDS)
-        raise UsageError(f"argument --sim-fail-at-start: invalid choice: {text!r} "
-                         f"(choose from {choices})")
+        raise UsageError(
+            f"argument --sim-fail-at-start: invalid choice: {text!r} (choose from {choices})"
+        )
     return text
 
 

@@ -135,35 +135,47 @@ class SimReplica:
     def _interrupted_start(self) -> int:
         if self.stopped_by_signal():
             return 0
-        self.log.line("RuntimeError: Engine core initialization failed. See root cause above. "
-                      "Failed core proc(s): {'EngineCore': 1}", STDERR)
+        self.log.line(
+            "RuntimeError: Engine core initialization failed. See root cause above. "
+            "Failed core proc(s): {'EngineCore': 1}",
+            STDERR,
+        )
         return start_failures.EXIT_RUNTIME_ERROR
 
     def _serve(self, sock: socket.socket, core: EngineCoreProcess) -> int:
         opts = self.options
-        metrics = MetricsRegistry(opts.model_name, info_labels=cache_config_labels(
-            block_size=16, num_blocks=max(1, opts.kv_cache_tokens // 16),
-            max_model_len=opts.max_model_len,
-            gpu_memory_utilization=opts.gpu_memory_utilization,
-            enable_prefix_caching=bool(opts.non_default_args.get("enable_prefix_caching", True)),
-        ))
+        metrics = MetricsRegistry(
+            opts.model_name,
+            info_labels=cache_config_labels(
+                block_size=16,
+                num_blocks=max(1, opts.kv_cache_tokens // 16),
+                max_model_len=opts.max_model_len,
+                gpu_memory_utilization=opts.gpu_memory_utilization,
+                enable_prefix_caching=bool(
+                    opts.non_default_args.get("enable_prefix_caching", True)
+                ),
+            ),
+        )
 
         def crash() -> None:
             serving_log.engine_crashed(self.log, core.pid, opts.crash_after or 0)
             core.kill()
 
         engine = SimEngine(
-            metrics, EngineTiming(opts.ttft_ms / 1000, opts.token_latency_ms / 1000),
-            max_num_seqs=opts.max_num_seqs, kv_cache_tokens=opts.kv_cache_tokens,
-            crash_after=opts.crash_after, on_crash=crash,
+            metrics,
+            EngineTiming(opts.ttft_ms / 1000, opts.token_latency_ms / 1000),
+            max_num_seqs=opts.max_num_seqs,
+            kv_cache_tokens=opts.kv_cache_tokens,
+            crash_after=opts.crash_after,
+            on_crash=crash,
         )
         context = ServerContext(opts, engine, self.log)
         server = SimHTTPServer(sock, context)
-        threading.Thread(target=server.serve_forever, args=(0.1,), name="http",
-                         daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.1,), name="http", daemon=True).start()
         if opts.log_interval > 0:
-            threading.Thread(target=self._log_stats, args=(engine,), name="stats",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._log_stats, args=(engine,), name="stats", daemon=True
+            ).start()
         self.startup.startup_complete()
         while not self.wait(3600.0):
             pass

@@ -129,8 +129,9 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         elif path == "/v1/models":
             opts = ctx.options
             names = opts.served_model_names or (opts.model,)
-            self._send_json(200, openai_api.models_list(names, opts.model, opts.max_model_len,
-                                                        ctx.created))
+            self._send_json(
+                200, openai_api.models_list(names, opts.model, opts.max_model_len, ctx.created)
+            )
         elif path == "/load":
             self._send_json(200, {"server_load": ctx.engine.in_flight})
         else:  # /ping

@@ -44,36 +44,47 @@ class StatsLine:
 def engine_crashed(log: LogWriter, engine_pid: int, after: int) -> None:
     """The EngineCore's own last words before `--sim-crash-after` kills it."""
     head = log.prefix(ENGINE, engine_pid, "ERROR", "core.py:1036")
-    log.lines(f"{head} {line}" for line in (
-        "EngineCore encountered a fatal error.",
-        "Traceback (most recent call last):",
-        f'  File "{_SITE}/vllm/v1/engine/core.py", line 1027, in run_engine_core',
-        "    engine_core.run_busy_loop()",
-        f'  File "{_SITE}/vllm/v1/engine/core.py", line 1054, in run_busy_loop',
-        "    self._process_engine_step()",
-        f'  File "{_SITE}/vllm/v1/executor/multiproc_executor.py", line 318, in get_response',
-        "    raise RuntimeError(",
-        f"RuntimeError: Worker failed with error 'simulated engine failure after {after} "
-        "completed requests (--sim-crash-after)', please check the stack trace above for "
-        "the root cause",
-    ))
+    log.lines(
+        f"{head} {line}"
+        for line in (
+            "EngineCore encountered a fatal error.",
+            "Traceback (most recent call last):",
+            f'  File "{_SITE}/vllm/v1/engine/core.py", line 1027, in run_engine_core',
+            "    engine_core.run_busy_loop()",
+            f'  File "{_SITE}/vllm/v1/engine/core.py", line 1054, in run_busy_loop',
+            "    self._process_engine_step()",
+            f'  File "{_SITE}/vllm/v1/executor/multiproc_executor.py", line 318, in get_response',
+            "    raise RuntimeError(",
+            f"RuntimeError: Worker failed with error 'simulated engine failure after {after} "
+            "completed requests (--sim-crash-after)', please check the stack trace above for "
+            "the root cause",
+        )
+    )
 
 
 def engine_died(log: LogWriter, api_pid: int) -> None:
     """The API server noticing its EngineCore is gone."""
-    log.vllm(API, api_pid, "ERROR", "core_client.py:564",
-             "Engine core proc EngineCore_DP0 died unexpectedly, shutting down client.")
+    log.vllm(
+        API,
+        api_pid,
+        "ERROR",
+        "core_client.py:564",
+        "Engine core proc EngineCore_DP0 died unexpectedly, shutting down client.",
+    )
     head = log.prefix(API, api_pid, "ERROR", "async_llm.py:538")
-    log.lines(f"{head} {line}" for line in (
-        "AsyncLLM output_handler failed.",
-        "Traceback (most recent call last):",
-        f'  File "{_SITE}/vllm/v1/engine/async_llm.py", line 490, in output_handler',
-        "    outputs = await engine_core.get_output_async()",
-        "              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
-        f'  File "{_SITE}/vllm/v1/engine/core_client.py", line 895, in get_output_async',
-        "    raise self._format_exception(outputs) from None",
-        f"vllm.v1.engine.exceptions.EngineDeadError: {EngineDeadError()}",
-    ))
+    log.lines(
+        f"{head} {line}"
+        for line in (
+            "AsyncLLM output_handler failed.",
+            "Traceback (most recent call last):",
+            f'  File "{_SITE}/vllm/v1/engine/async_llm.py", line 490, in output_handler',
+            "    outputs = await engine_core.get_output_async()",
+            "              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+            f'  File "{_SITE}/vllm/v1/engine/core_client.py", line 895, in get_output_async',
+            "    raise self._format_exception(outputs) from None",
+            f"vllm.v1.engine.exceptions.EngineDeadError: {EngineDeadError()}",
+        )
+    )
 
 
 def http_server_stopping(log: LogWriter, api_pid: int) -> None:
@@ -96,7 +107,17 @@ def uvicorn_finished(log: LogWriter, api_pid: int) -> None:
 
 
 def engine_stopping(log: LogWriter, engine_pid: int) -> None:
-    log.vllm(ENGINE, engine_pid, "INFO", "multiproc_executor.py:479",
-             "[shutdown] Executor: waiting for worker exit count=1")
-    log.vllm(ENGINE, engine_pid, "INFO", "multiproc_executor.py:486",
-             "[shutdown] Executor: all workers exited gracefully")
+    log.vllm(
+        ENGINE,
+        engine_pid,
+        "INFO",
+        "multiproc_executor.py:479",
+        "[shutdown] Executor: waiting for worker exit count=1",
+    )
+    log.vllm(
+        ENGINE,
+        engine_pid,
+        "INFO",
+        "multiproc_executor.py:486",
+        "[shutdown] Executor: all workers exited gracefully",
+    )

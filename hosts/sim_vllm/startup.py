@@ -20,12 +20,23 @@ WORKER = "Worker"
 # Share of the load time each phase takes, in the order they happen.
 PHASE_SHARES = {"config": 0.10, "weights": 0.35, "compile": 0.35, "kv_cache": 0.10, "api": 0.10}
 _ROUTES = (
-    ("/openapi.json", "HEAD, GET"), ("/docs", "HEAD, GET"), ("/redoc", "HEAD, GET"),
-    ("/load", "GET"), ("/version", "GET"), ("/health", "GET"), ("/metrics", "GET"),
-    ("/tokenize", "POST"), ("/detokenize", "POST"), ("/v1/models", "GET"),
-    ("/ping", "GET"), ("/ping", "POST"), ("/invocations", "POST"),
-    ("/v1/chat/completions", "POST"), ("/v1/responses", "POST"),
-    ("/v1/completions", "POST"), ("/v1/messages", "POST"),
+    ("/openapi.json", "HEAD, GET"),
+    ("/docs", "HEAD, GET"),
+    ("/redoc", "HEAD, GET"),
+    ("/load", "GET"),
+    ("/version", "GET"),
+    ("/health", "GET"),
+    ("/metrics", "GET"),
+    ("/tokenize", "POST"),
+    ("/detokenize", "POST"),
+    ("/v1/models", "GET"),
+    ("/ping", "GET"),
+    ("/ping", "POST"),
+    ("/invocations", "POST"),
+    ("/v1/chat/completions", "POST"),
+    ("/v1/responses", "POST"),
+    ("/v1/completions", "POST"),
+    ("/v1/messages", "POST"),
     ("/inference/v1/generate", "POST"),
 )
 
@@ -36,8 +47,12 @@ Waiter = Callable[[float], bool]
 def architecture(model: str) -> str:
     """A believable architecture name for a model id (there is no config.json to read)."""
     lowered = model.lower()
-    for key, arch in (("qwen", "Qwen3ForCausalLM"), ("mistral", "MistralForCausalLM"),
-                      ("gemma", "Gemma3ForCausalLM"), ("phi", "Phi3ForCausalLM")):
+    for key, arch in (
+        ("qwen", "Qwen3ForCausalLM"),
+        ("mistral", "MistralForCausalLM"),
+        ("gemma", "Gemma3ForCausalLM"),
+        ("phi", "Phi3ForCausalLM"),
+    ):
         if key in lowered:
             return arch
     return "LlamaForCausalLM"
@@ -63,13 +78,16 @@ class StartupLog:
 
     def banner_and_args(self) -> None:
         model = self.options.model
-        self.api("INFO", "api_utils.py:347",
-                 "",
-                 "       █     █     █▄   ▄█",
-                 " ▄▄ ▄█ █     █     █ ▀▄▀ █  version 0.32.0",
-                 f"  █▄█▀ █     █     █     █  model   {model}",
-                 "   ▀▀  ▀▀▀▀▀ ▀▀▀▀▀ ▀     ▀",
-                 "")
+        self.api(
+            "INFO",
+            "api_utils.py:347",
+            "",
+            "       █     █     █▄   ▄█",
+            " ▄▄ ▄█ █     █     █ ▀▄▀ █  version 0.32.0",
+            f"  █▄█▀ █     █     █     █  model   {model}",
+            "   ▀▀  ▀▀▀▀▀ ▀▀▀▀▀ ▀     ▀",
+            "",
+        )
         self.api("INFO", "api_utils.py:286", f"non-default args: {self.options.non_default_args!r}")
 
     def resolve_config(self) -> None:
@@ -80,7 +98,10 @@ class StartupLog:
     def engine_init(self, engine_pid: int, worker_pid: int) -> None:
         opts = self.options
         self.log.vllm(
-            ENGINE, engine_pid, "INFO", "core.py:133",
+            ENGINE,
+            engine_pid,
+            "INFO",
+            "core.py:133",
             f"Initializing a V1 LLM engine (v0.32.0) with config: model={opts.model!r}, "
             f"speculative_config=None, tokenizer={opts.model!r}, skip_tokenizer_init=False, "
             f"tokenizer_mode=auto, revision=None, trust_remote_code=False, dtype=torch.bfloat16, "
@@ -90,12 +111,18 @@ class StartupLog:
             f"enable_prefix_caching=True, enable_chunked_prefill=True",
         )
         self.log.vllm(
-            ENGINE, engine_pid, "INFO", "multiproc_executor.py:153",
+            ENGINE,
+            engine_pid,
+            "INFO",
+            "multiproc_executor.py:153",
             "DP group leader: node_rank=0, node_rank_within_dp=0, master_addr=127.0.0.1, "
             "mq_connect_ip=127.0.0.1 (local), world_size=1, local_world_size=1",
         )
         self.log.vllm(
-            WORKER, worker_pid, "INFO", "parallel_state.py:1906",
+            WORKER,
+            worker_pid,
+            "INFO",
+            "parallel_state.py:1906",
             "world_size=1 rank=0 local_rank=0 distributed_init_method=file:///tmp/"
             f"vllm_dist_{engine_pid:08x} backend=gloo",
         )
@@ -114,8 +141,10 @@ class StartupLog:
         worker("cpu_model_runner.py:68", f"Starting to load model {opts.model}...")
         if wait(self.phase_seconds("weights")):
             return False
-        worker("base_loader.py:82",
-               f"Initializing model took {self.phase_seconds('weights'):.6f} seconds")
+        worker(
+            "base_loader.py:82",
+            f"Initializing model took {self.phase_seconds('weights'):.6f} seconds",
+        )
         engine("utils.py:347", "Using LBHNC KV cache layout.")
         worker("cpu_model_runner.py:87", "Warming up model for the compilation...")
         if wait(self.phase_seconds("compile")):
@@ -124,27 +153,37 @@ class StartupLog:
         worker("cpu_model_runner.py:91", "Warming up done.")
         worker("cpu_worker.py:260", "Explicitly set (1.0/9.46) GiB for KV cache on node 0.")
         tokens = opts.kv_cache_tokens
-        engine("kv_cache_utils.py:2327",
-               f"CPU KV cache size: {tokens:,} tokens, Maximum concurrency for "
-               f"{opts.max_model_len:,} tokens per request: {tokens / opts.max_model_len:.2f}x")
+        engine(
+            "kv_cache_utils.py:2327",
+            f"CPU KV cache size: {tokens:,} tokens, Maximum concurrency for "
+            f"{opts.max_model_len:,} tokens per request: {tokens / opts.max_model_len:.2f}x",
+        )
         if wait(self.phase_seconds("kv_cache")):
             return False
         took = time.monotonic() - started
-        engine("core.py:402",
-               f"init engine (profile, create kv cache, warmup model) took {took:.2f} s")
+        engine(
+            "core.py:402", f"init engine (profile, create kv cache, warmup model) took {took:.2f} s"
+        )
         return True
 
     def start_api(self, wait: Waiter) -> bool:
         opts = self.options
         self.api("INFO", "entry.py:136", "Supported tasks: ['generate']")
-        self.api("INFO", "hf.py:648",
-                 "Detected the chat template content format to be 'string'. You can set "
-                 "`--chat-template-content-format` to override this.")
-        self.api("INFO", "entry.py:140",
-                 f"Starting vLLM server on {listen_url(opts.host, opts.port)}")
+        self.api(
+            "INFO",
+            "hf.py:648",
+            "Detected the chat template content format to be 'string'. You can set "
+            "`--chat-template-content-format` to override this.",
+        )
+        self.api(
+            "INFO", "entry.py:140", f"Starting vLLM server on {listen_url(opts.host, opts.port)}"
+        )
         self.api("INFO", "launcher.py:186", "Available routes are:")
-        self.api("INFO", "launcher.py:195",
-                 *(f"Route: {path}, Methods: {methods}" for path, methods in _ROUTES))
+        self.api(
+            "INFO",
+            "launcher.py:195",
+            *(f"Route: {path}, Methods: {methods}" for path, methods in _ROUTES),
+        )
         if wait(self.phase_seconds("api")):
             return False
         self.log.uvicorn(f"Started server process [{self.api_pid}]")

@@ -94,7 +94,7 @@ def test_real_vllm_through_fleetdeck(sshd_fleet_factory: object, tmp_path: Path)
 
         metrics = httpx.get(f"{base}/metrics", timeout=10).text
         assert "vllm:num_requests_running" in metrics
-        assert 'vllm:request_success_total{' in metrics
+        assert "vllm:request_success_total{" in metrics
 
         logs = fleetdeck("logs", str(inventory), "tiny", "--tail", "400")
         assert logs.returncode == 0

