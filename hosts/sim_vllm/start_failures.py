@@ -48,7 +48,7 @@ def port_in_use(log: LogWriter, error: OSError | None = None) -> int:
     log.lines(
         (
             *_SERVE_FRAMES,
-            f'  File "{_SITE}/vllm/entrypoints/launchers/api_server/entry.py", line 176, in run_server',
+            f'  File "{_SITE}/vllm/entrypoints/launchers/api_server/entry.py", line 176, in run_server',  # noqa: E501 (a verbatim vLLM traceback line)
             "    listen_address, sock = setup_server(args, reuse_port=False)",
             "                           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
             f'  File "{_SITE}/vllm/entrypoints/launchers/launcher.py", line 398, in setup_server',
