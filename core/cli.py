@@ -17,6 +17,7 @@ from .exit_codes import DONE, FAILED, INTERRUPTED, USAGE
 
 COMMANDS = (
     "tui", "demo", "check", "plan", "apply", "status", "down", "logs", "gpus", "schema",
+    "run", "scale", "stop", "start", "restart", "events", "trust",
 )  # fmt: skip
 
 
@@ -60,6 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("--tail", type=int, default=50, metavar="N")
     command("schema", "print the inventory's JSON Schema (for editor completion)", file=False)
+    run = command("run", "the engine's control loops with no screen (events as JSON lines)")
+    run.add_argument("--interval", type=float, default=5.0, metavar="S")
+    scale = command("scale", "set a deployment's replica count (until the inventory changes it)")
+    scale.add_argument("deployment", metavar="DEPLOYMENT")
+    scale.add_argument("replicas", type=int, metavar="N")
+    for name, text in (
+        ("stop", "stop a deployment's replicas (scale to 0, remembered)"),
+        ("start", "start a deployment again at the inventory's count"),
+        ("restart", "replace every replica of a deployment (rolling unless update_strategy)"),
+    ):
+        p = command(name, text)
+        p.add_argument("deployment", metavar="DEPLOYMENT")
+    for p in (scale, *(sub.choices[n] for n in ("stop", "start", "restart"))):
+        p.add_argument("--no-wait", action="store_true", help="do not wait for readiness")
+        p.add_argument("--timeout", type=float, default=None, metavar="S")
+    events = command("events", "the event journal: what the engine did and why")
+    events.add_argument("--json", action="store_true")
+    events.add_argument("--tail", type=int, default=0, metavar="N")
+    trust = command("trust", "add a host's SSH key to its known_hosts, after showing it")
+    trust.add_argument("host", metavar="HOST", help="the host's name in the inventory")
+    trust.add_argument("--yes", action="store_true", help="do not ask; trust what is shown")
+    trust.add_argument(
+        "--replace", action="store_true", help="replace a different key listed for this host"
+    )
     return parser
 
 

@@ -26,9 +26,13 @@ async def run(args: argparse.Namespace) -> int:
     inventory = load_inventory(args.file)
     if command == "tui":
         return await open_tui(inventory)
+    if command == "trust":  # touches known_hosts only, never the fleet
+        from .trust_command import trust
+
+        return await trust(inventory, args)
     engine = Engine(inventory)
     try:
-        handler = HANDLERS[command]
+        handler = HANDLERS.get(command) or _control_handlers()[command]
         return await handler(engine, args)
     finally:
         await engine.close()
@@ -37,9 +41,13 @@ async def run(args: argparse.Namespace) -> int:
 async def open_tui(inventory: Inventory) -> int:
     from tui.app import FleetdeckApp  # the only place core reaches the UI, and lazily
 
+    from .reconcile import run_with_controller
+
     engine = Engine(inventory)
+    app = FleetdeckApp(engine, title=f"fleetdeck — {inventory.fleet.name}")
     try:
-        await FleetdeckApp(engine, title=f"fleetdeck — {inventory.fleet.name}").run_async()
+        # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
+        await run_with_controller(engine, app.run_async())
     finally:
         await engine.close()
     return DONE
@@ -86,41 +94,43 @@ async def cmd_plan(engine: Engine, args: argparse.Namespace) -> int:
 
 
 async def cmd_apply(engine: Engine, args: argparse.Namespace) -> int:
+    from .reconcile import converge
+
     if not args.json:
         engine.subscribe(lambda event: print(render.event_line(event), flush=True))
-    await engine.refresh()
-    plan = engine.plan()
-    if not args.json:
-        print(render.plan_text(engine.inventory.fleet.name, plan))
-    outcome = await engine.apply(plan)
-    ok = not outcome.failed and not plan.unschedulable
-    snapshot: FleetSnapshot | None = None
-    if args.wait and ok:
-        timeout = args.timeout or max(
-            (d.start_timeout for d in engine.inventory.deployments), default=900.0
-        )
-        ok, snapshot = await engine.wait_until_ready(
-            timeout, None if args.json else _progress_printer()
-        )
-        if not args.json:
-            print(render.status_table(snapshot))
-            if not ok:
-                print(render.not_ready_reasons(snapshot), file=sys.stderr)
-    if snapshot is None:
-        snapshot = await engine.refresh()
+    fleet = engine.inventory.fleet.name
+    timeout = args.timeout or max(
+        (d.start_timeout for d in engine.inventory.deployments), default=900.0
+    )
+    result = await converge(
+        engine,
+        timeout_s=timeout,
+        wait_ready=args.wait,
+        on_plan=None if args.json else lambda plan: print(render.plan_text(fleet, plan)),
+        on_snapshot=None if args.json or not args.wait else _progress_printer(),
+    )
+    if not result.plans and not args.json:
+        print(render.plan_text(fleet, engine.plan()))
     if args.json:
         document: dict[str, Any] = {
-            "plan": render.plan_json(plan),
-            "failed": [
-                {"replica": f"{a.deployment}/{a.replica}", "host": a.host, "error": e}
-                for a, e in outcome.failed
-            ],
-            "status": snapshot.model_dump(mode="json"),
+            "ok": result.ok,
+            "reason": result.reason,
+            "plan": render.plan_json(result.plans[0]) if result.plans else render.plan_json(
+                engine.plan()
+            ),
+            "steps": [render.plan_json(p) for p in result.plans],
+            "status": result.snapshot.model_dump(mode="json"),
             "events": [e.model_dump(mode="json") for e in engine.events],
         }
         print(json.dumps(document, indent=2))
+    else:
+        if args.wait or not result.ok:
+            print(render.status_table(result.snapshot))
+        if not result.ok:
+            print(f"apply did not finish: {result.reason}", file=sys.stderr)
+            print(render.not_ready_reasons(result.snapshot), file=sys.stderr)
     _warn_unreachable(engine)
-    return _exit_for(engine, ok)
+    return _exit_for(engine, result.ok)
 
 
 def _progress_printer() -> Any:
@@ -183,6 +193,12 @@ async def cmd_logs(engine: Engine, args: argparse.Namespace) -> int:
     from .log_command import show_logs
 
     return await show_logs(engine, args.target, tail=args.tail, follow=args.follow)
+
+
+def _control_handlers() -> dict[str, Any]:
+    from . import control_commands
+
+    return control_commands.HANDLERS
 
 
 HANDLERS = {

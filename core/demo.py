@@ -22,6 +22,7 @@ from .demo_traffic import send_demo_traffic
 from .engine import Engine
 from .exit_codes import DONE, FAILED
 from .inventory import load_inventory
+from .reconcile import run_with_controller
 from .render import event_line, progress_line, status_table
 from .snapshot import FleetSnapshot
 
@@ -117,20 +118,21 @@ async def run_demo(*, headless: bool, seconds: float | None) -> int:
     tasks: list[asyncio.Task[None]] = []
     try:
         inventory = load_inventory(write_demo_inventory(workdir))
-        engine = Engine(inventory)
+        engine = Engine(inventory, state_dir=workdir)
         if headless:
             engine.subscribe(lambda event: print(event_line(event), flush=True))
         await engine.refresh()
-        tasks.append(asyncio.create_task(_apply(engine)))
         tasks.append(asyncio.create_task(send_demo_traffic(engine, os.environ[DEMO_KEY_ENV])))
         if headless:
-            return await _headless(engine, seconds)
+            code: list[int] = []
+            await run_with_controller(engine, _headless(engine, seconds, code))
+            return code[0] if code else FAILED
         from tui.app import FleetdeckApp  # lazily: core never needs the UI otherwise
 
         app = FleetdeckApp(engine, title="fleetdeck demo")
         if seconds is not None:
             tasks.append(asyncio.create_task(_exit_after(app, seconds)))
-        await app.run_async()
+        await run_with_controller(engine, app.run_async())
         return DONE
     finally:
         for task in tasks:
@@ -149,16 +151,12 @@ async def run_demo(*, headless: bool, seconds: float | None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def _apply(engine: Engine) -> None:
-    await engine.apply(engine.plan())
-
-
 async def _exit_after(app: object, seconds: float) -> None:
     await asyncio.sleep(seconds)
     app.exit()  # type: ignore[attr-defined]
 
 
-async def _headless(engine: Engine, seconds: float | None) -> int:
+async def _headless(engine: Engine, seconds: float | None, code: list[int]) -> None:
     deadline = time.monotonic() + (seconds if seconds is not None else 60.0)
     snapshot: FleetSnapshot | None = None
     last = ""
@@ -169,7 +167,6 @@ async def _headless(engine: Engine, seconds: float | None) -> int:
             last = line
         if time.monotonic() >= deadline:
             break
-    if snapshot is None:
-        return FAILED
-    print(status_table(snapshot), flush=True)
-    return DONE
+    if snapshot is not None:
+        print(status_table(snapshot), flush=True)
+        code.append(DONE)

@@ -8,31 +8,26 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from pathlib import Path
 
 from hosts.errors import HostError
-from hosts.host_program import LaunchRequest
 from hosts.observations import HostObservation
 
+from .actions import ActionRunner, ApplyOutcome
 from .activity import ActivityTracker
-from .errors import FleetdeckError
 from .events import Event
+from .failure_reason import classify_failure
 from .fleet_view import HostView, build_snapshot
 from .host_session import HostSession
-from .inventory import Inventory
+from .inventory import Deployment, Host, Inventory
+from .journal import EventJournal
 from .launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
-from .plan import Plan, Start, Stop, make_plan
+from .overrides import Overrides
+from .plan import Plan, Stop, make_plan
 from .snapshot import FleetSnapshot, ReplicaStatus
+from .user_state import user_state_dir
 
-# Launches and stops in flight across the fleet at once.
-APPLY_PARALLELISM = 8
-STOP_GRACE_S = 15.0
-
-
-@dataclass(frozen=True)
-class ApplyOutcome:
-    done: tuple[Start | Stop, ...]
-    failed: tuple[tuple[Start | Stop, str], ...]
+__all__ = ["ApplyOutcome", "Engine"]
 
 
 class Engine:
@@ -42,6 +37,7 @@ class Engine:
         *,
         sessions: Mapping[str, HostSession] | None = None,
         clock: Callable[[], float] = time.time,
+        state_dir: Path | None = None,
     ) -> None:
         self.inventory = inventory
         self.sessions = (
@@ -49,20 +45,32 @@ class Engine:
         )
         self._clock = clock
         self._activity = ActivityTracker()
-        self._pending: dict[str, Start] = {}
-        self._desired: dict[str, int] = {}
         self._secrets: dict[str, dict[str, str]] | None = None
         self._listeners: list[Callable[[Event], None]] = []
+        self._exits_seen: dict[str, int] = {}
+        self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
+        self._applied_at = 0.0
+        self._watchers = 0
+        self._watch_tasks: list[asyncio.Task[None]] = []
         self.events: list[Event] = []
+        directory = state_dir or user_state_dir(inventory)
+        self.journal = EventJournal(directory)
+        self.overrides = Overrides(directory, inventory)
+        self.desired: dict[str, int] = self.overrides.desired()
+        self.actions = ActionRunner(
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
+        )
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
 
-    def _emit(self, kind: str, subject: str, message: str, level: str = "info") -> None:
+    def emit(self, kind: str, subject: str, message: str, level: str = "info") -> None:
         event = Event(time=self._clock(), kind=kind, subject=subject, message=message, level=level)
         self.events.append(event)
         del self.events[:-1000]
+        with contextlib.suppress(OSError):
+            self.journal.append(event)
         for listener in self._listeners:
             listener(event)
 
@@ -73,18 +81,39 @@ class Engine:
         return self.snapshot()
 
     async def _observe(self, session: HostSession) -> None:
-        was_up = session.error is None and session.observation is not None
+        was_unreachable = session.error is not None
         observation = await session.observe()
         if observation is None:
-            if was_up or session.error is not None:
-                self._emit("host.unreachable", session.name, str(session.error), "warning")
+            if not was_unreachable:
+                self.emit("host.unreachable", session.name, str(session.error), "warning")
             return
-        self._track(observation)
+        self._track(session.name, observation)
 
-    def _track(self, observation: HostObservation) -> None:
+    def _track(self, host: str, observation: HostObservation) -> None:
         now = self._clock()
+        self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
             self._activity.update(replica.replica_id, replica.requests_total, now)
+            seen = self._exits_seen.get(replica.replica_id)
+            self._exits_seen[replica.replica_id] = len(replica.exits)
+            if seen is not None and len(replica.exits) > seen and not replica.stop_requested:
+                code = replica.exits[-1].code
+                why = classify_failure(code, replica.log_tail)
+                self.emit(
+                    "replica.exited",
+                    replica.replica_id,
+                    f"exited with code {code} on {host} ({why}); the supervisor restarts it "
+                    f"after its backoff (restart {len(replica.exits)})",
+                    "warning",
+                )
+
+    def observed_since_last_apply(self) -> bool:
+        """Every reachable host has reported since the last apply finished: safe to plan."""
+        return all(
+            self._observed_at.get(name, 0.0) > self._applied_at
+            for name, session in self.sessions.items()
+            if session.observation is not None
+        )
 
     def snapshot(self) -> FleetSnapshot:
         views = {
@@ -94,8 +123,8 @@ class Engine:
             self.inventory,
             views,
             last_active=self._activity.last_active(),
-            pending=tuple(self._pending.values()),
-            desired=self._desired,
+            pending=tuple(self.actions.pending.values()),
+            desired=self.desired,
             now=self._clock(),
             api_keys=self._api_keys(),
         )
@@ -116,88 +145,42 @@ class Engine:
             self._secrets = {d.name: resolve_secrets(d) for d in self.inventory.deployments}
         return self._secrets
 
+    def spec_hash_for(self, deployment: Deployment, host: Host) -> str:
+        """What a replica of `deployment` on `host` should carry; `restart` changes it."""
+        env = replica_env(host, deployment, (), self.secrets()[deployment.name])
+        token = self.overrides.restart_token(deployment.name)
+        return spec_hash(vllm_argv(host, deployment), env, token)
+
     def expected_hashes(self) -> dict[tuple[str, str], str]:
-        hashes = {}
-        secrets = self.secrets()
-        for deployment in self.inventory.deployments:
-            for host in self.inventory.hosts:
-                env = replica_env(host, deployment, (), secrets[deployment.name])
-                hashes[(deployment.name, host.name)] = spec_hash(vllm_argv(host, deployment), env)
-        return hashes
+        return {
+            (deployment.name, host.name): self.spec_hash_for(deployment, host)
+            for deployment in self.inventory.deployments
+            for host in self.inventory.hosts
+        }
 
     def plan(self) -> Plan:
         observed = {name: s.observation for name, s in self.sessions.items()}
-        return make_plan(self.inventory, observed, self.expected_hashes(), self._desired)
+        return make_plan(
+            self.inventory, observed, self.expected_hashes(), self.desired, self._clock()
+        )
 
     async def apply(self, plan: Plan) -> ApplyOutcome:
-        limit = asyncio.Semaphore(APPLY_PARALLELISM)
-        done: list[Start | Stop] = []
-        failed: list[tuple[Start | Stop, str]] = []
-
-        async def run(action: Start | Stop) -> None:
-            async with limit:
-                try:
-                    if isinstance(action, Start):
-                        await self._start(action)
-                    else:
-                        await self._stop(action)
-                    done.append(action)
-                except (HostError, FleetdeckError, asyncio.TimeoutError) as exc:
-                    message = str(exc) or type(exc).__name__
-                    failed.append((action, message))
-                    subject = f"{action.deployment}/{action.replica}"
-                    self._emit("apply.failed", subject, message, "error")
-
-        # Stops first: they free the GPUs and ports that starts may need.
-        await asyncio.gather(*(run(a) for a in plan.actions if isinstance(a, Stop)))
-        starts = [a for a in plan.actions if isinstance(a, Start)]
-        for start in starts:
-            self._pending[f"{start.deployment}/{start.replica}"] = start
         try:
-            await asyncio.gather(*(run(a) for a in starts))
+            outcome = await self.actions.apply(plan)
         finally:
-            for start in starts:
-                self._pending.pop(f"{start.deployment}/{start.replica}", None)
+            self._applied_at = time.monotonic()
         for item in plan.unschedulable:
-            self._emit("placement.failed", item.deployment, item.reason, "error")
-        return ApplyOutcome(tuple(done), tuple(failed))
+            self.emit("placement.blocked", item.deployment, item.reason, "error")
+        return outcome
 
-    async def _start(self, start: Start) -> None:
-        host = next(h for h in self.inventory.hosts if h.name == start.host)
-        deployment = next(d for d in self.inventory.deployments if d.name == start.deployment)
-        secrets = self.secrets()[deployment.name]
-        argv = vllm_argv(host, deployment)
-        env = replica_env(host, deployment, start.gpu_uuids, secrets)
-        request = LaunchRequest(
-            deployment=deployment.name,
-            replica=start.replica,
-            argv=argv,
-            env=env,
-            port_range=host.port_range,
-            bind_host=deployment.vllm.host,
-            gpu_uuids=start.gpu_uuids,
-            spec_hash=spec_hash(argv, replica_env(host, deployment, (), secrets)),
-            meta={"gpu_memory_utilization": deployment.vllm.gpu_memory_utilization or 0.9},
-        )
-        result = await self.sessions[host.name].program.launch(request)
-        verb = "adopted" if result.adopted else "started"
-        self._emit(
-            f"replica.{verb}",
-            f"{start.deployment}/{start.replica}",
-            f"{verb} on {host.name} port {result.port} ({start.reason})",
-        )
-
-    async def _stop(self, stop: Stop) -> None:
-        reply = await self.sessions[stop.host].program.stop(
-            stop.deployment, stop.replica, grace_s=STOP_GRACE_S, forget=True
-        )
-        subject = f"{stop.deployment}/{stop.replica}"
-        if reply.get("left_running"):
-            raise HostError(
-                f"{subject} on {stop.host} did not stop", "its process group survived SIGKILL"
-            )
-        how = "killed after the grace period" if reply.get("killed") else "stopped"
-        self._emit("replica.stopped", subject, f"{how} on {stop.host} ({stop.reason})")
+    def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
+        """Change a deployment's replica count (None: back to the inventory's)."""
+        if replicas is None:
+            self.desired.pop(deployment, None)
+        else:
+            self.desired[deployment] = replicas
+        if persist:
+            self.overrides.set(deployment, replicas)
 
     async def wait_until_ready(
         self, timeout_s: float, on_snapshot: Callable[[FleetSnapshot], None] | None = None
@@ -227,34 +210,79 @@ class Engine:
         )
         return await self.apply(Plan(stops, (), (), tuple(self.unreachable_hosts)))
 
+    # -- actions the console asks for (ConsoleBackend) ---------------------------------
+    async def step(self) -> ApplyOutcome:
+        """One reconcile step now: observe, plan, apply. Later steps come from the controller."""
+        await self.refresh()
+        return await self.apply(self.plan())
+
+    async def scale(self, deployment: str, replicas: int) -> None:
+        self.set_desired(deployment, replicas)
+        self.emit("deployment.scaled", deployment, f"scaled to {replicas} by the user")
+        await self.step()
+
+    async def stop_deployment(self, deployment: str) -> None:
+        await self.scale(deployment, 0)
+
+    async def start_deployment(self, deployment: str) -> None:
+        self.set_desired(deployment, None)
+        self.emit("deployment.started", deployment, "started by the user")
+        await self.step()
+
+    async def restart_deployment(self, deployment: str) -> None:
+        self.overrides.bump_restart(deployment, str(time.time()))
+        self.emit("deployment.restart", deployment, "restart requested: every replica is replaced")
+        await self.step()
+
+    async def follow_logs(self, replica_id: str, tail: int = 200) -> AsyncIterator[str]:
+        deployment, _, replica = replica_id.partition("/")
+        for session in self.sessions.values():
+            observation = session.observation
+            if observation and any(r.replica_id == replica_id for r in observation.replicas):
+                async for line in session.program.logs(deployment, replica, tail=tail, follow=True):
+                    yield line.text
+                return
+        raise HostError(f"no replica {replica_id} is known", "its host may be unreachable")
+
     # -- live ----------------------------------------------------------------------
-    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
-        """One watch channel per host, reconnecting with jittered backoff; a snapshot per tick."""
-        tasks = [
-            asyncio.create_task(self._watch_host(s, interval_s)) for s in self.sessions.values()
-        ]
+    @contextlib.asynccontextmanager
+    async def watching(self, interval_s: float) -> AsyncIterator[None]:
+        """One watch channel per host while any reader needs it (the TUI, a controller)."""
+        self._watchers += 1
+        if self._watchers == 1:
+            self._watch_tasks = [
+                asyncio.create_task(self._watch_host(s, interval_s)) for s in self.sessions.values()
+            ]
         try:
+            yield
+        finally:
+            self._watchers -= 1
+            if self._watchers == 0:
+                tasks, self._watch_tasks = self._watch_tasks, []
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        """A snapshot per tick, from observations streamed over one channel per host."""
+        async with self.watching(interval_s):
             while True:
                 yield self.snapshot()
                 await asyncio.sleep(interval_s)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
 
     async def _watch_host(self, session: HostSession, interval_s: float) -> None:
         backoff = 1.0
         while True:
             try:
                 async for observation in session.watch(interval_s):
-                    self._track(observation)
+                    self._track(session.name, observation)
                     backoff = 1.0
                 raise HostError(f"lost the watch channel to {session.name}", "it ended")
             except HostError as exc:
                 if session.error is None:
-                    self._emit("host.unreachable", session.name, str(exc), "warning")
+                    self.emit("host.unreachable", session.name, str(exc), "warning")
                 session.mark_unreachable(exc)
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, 15.0)

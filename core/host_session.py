@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from hosts.errors import HostError
+from hosts.errors import HostError, HostUnreachable
 from hosts.host_program import HostProgram
 from hosts.local_transport import LocalTransport
 from hosts.observations import HostObservation
@@ -16,19 +18,27 @@ from .inventory import Host
 from .snapshot import HostState
 
 
+def ssh_target(host: Host, ssh_config: tuple[Path, ...] | None = None) -> SshTarget:
+    """How to reach `host` over SSH; `ssh_config` None reads ~/.ssh/config like ssh does."""
+    return SshTarget(
+        host_name=host.name,
+        address=host.address or "",
+        # Only a port the inventory names overrides ~/.ssh/config's Port for the address.
+        port=host.port if "port" in host.model_fields_set else None,
+        user=host.user,
+        identity_file=host.identity_file,
+        known_hosts=host.known_hosts,
+        ssh_config=ssh_config,
+        connect_timeout_s=host.connect_timeout,
+        keepalive_interval_s=host.keepalive_interval,
+        keepalive_count_max=host.keepalive_count,
+    )
+
+
 def make_transport(host: Host) -> Transport:
     if host.transport == "local":
         return LocalTransport(host.name)
-    return SshTransport(
-        SshTarget(
-            host_name=host.name,
-            address=host.address or "",
-            port=host.port,
-            user=host.user,
-            identity_file=host.identity_file,
-            known_hosts=host.known_hosts,
-        )
-    )
+    return SshTransport(ssh_target(host))
 
 
 class HostSession:
@@ -57,6 +67,15 @@ class HostSession:
             observation = await self.program.observe()
         except HostError as exc:
             self.mark_unreachable(exc)
+            return None
+        except asyncio.TimeoutError:
+            self.mark_unreachable(
+                HostUnreachable(
+                    f"host {self.name} did not answer in time",
+                    "the observe command timed out",
+                    "fleetdeck retries; check the host's load",
+                )
+            )
             return None
         self.record(observation)
         return observation

@@ -56,11 +56,13 @@ def resolve_secrets(deployment: Deployment) -> dict[str, str]:
     return secrets
 
 
-def spec_hash(argv: tuple[str, ...], env: Mapping[str, str]) -> str:
+def spec_hash(argv: tuple[str, ...], env: Mapping[str, str], restart_token: str = "") -> str:
     hashed_env = {
         key: hashlib.sha256(value.encode()).hexdigest()
         for key, value in sorted(env.items())
         if key not in PLACEMENT_ENV
     }
-    blob = json.dumps({"argv": list(argv), "env": hashed_env}, sort_keys=True)
+    blob = json.dumps(
+        {"argv": list(argv), "env": hashed_env, "restart": restart_token}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,8 +1,15 @@
-"""`fleetdeck logs FILE DEPLOYMENT[/REPLICA]`: print (and follow) a replica's log."""
+"""`fleetdeck logs FILE DEPLOYMENT[/REPLICA]`: print (and follow) a replica's log.
+
+With -f the log is followed through LogFollower: when the host drops, the command says
+so on stderr, reconnects with backoff and carries on from the last line printed, so the
+output has no gap and no repeat.
+"""
 
 from __future__ import annotations
 
 import sys
+
+from hosts.log_follower import LogFollower, StreamBroken
 
 from .engine import Engine
 from .errors import FleetdeckError
@@ -27,8 +34,25 @@ async def show_logs(engine: Engine, target: str, *, tail: int, follow: bool) -> 
     if len(found.replicas) > 1 and not replica:
         print(f"(showing {chosen.id}; name a replica as DEPLOYMENT/REPLICA)", file=sys.stderr)
     program = engine.sessions[chosen.host].program
-    async for line in program.logs(
-        deployment, chosen.id.split("/", 1)[1], tail=tail, follow=follow
-    ):
+    # keep_lines=0: the terminal keeps the lines, the follower keeps only the offset.
+    follower = LogFollower(
+        program,
+        deployment,
+        chosen.id.split("/", 1)[1],
+        tail=tail,
+        keep_lines=0,
+        on_break=lambda broken: _say_reconnecting(chosen.host, broken),
+    )
+    lines = follower.follow() if follow else follower.read()
+    async for line in lines:
         print(line.text, flush=True)
     return DONE
+
+
+def _say_reconnecting(host: str, broken: StreamBroken) -> None:
+    print(
+        f"(lost the log stream from {host}: {broken.reason}; "
+        f"resuming in {broken.retry_in_s:.1f} s)",
+        file=sys.stderr,
+        flush=True,
+    )

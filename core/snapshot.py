@@ -68,6 +68,41 @@ class HostSnapshot(Frozen):
     memory_total_mib: float | None = None
 
 
+class LatencyPercentiles(Frozen):
+    """Seconds; None when no request finished in the window."""
+
+    p50: float | None = None
+    p95: float | None = None
+
+
+class MetricsSnapshot(Frozen):
+    """What a replica's (or a deployment's summed) /metrics pages said lately.
+
+    Rates are per second over the short rate window, percentiles over `window_s`, both
+    from counter and bucket deltas between scrapes. None means not known yet (fewer than
+    two scrapes, or the family is missing from the page).
+    """
+
+    sampled_at: float
+    window_s: float
+    request_rate: float | None = None  # finished requests/s, every finished_reason
+    error_ratio: float | None = None  # aborted + errored / finished, over window_s
+    prompt_tokens_per_s: float | None = None
+    generation_tokens_per_s: float | None = None
+    running: float | None = None
+    waiting: float | None = None
+    kv_cache_usage: float | None = None  # 0..1; mean over engines and replicas
+    requests_total: float | None = None  # finished since each process started
+    requests_in_window: float = 0.0
+    e2e_latency_s: LatencyPercentiles = LatencyPercentiles()
+    ttft_s: LatencyPercentiles = LatencyPercentiles()
+    inter_token_latency_s: LatencyPercentiles = LatencyPercentiles()
+    queue_time_s: LatencyPercentiles = LatencyPercentiles()
+    # Sparklines, oldest first, one point per scrape (0.0 while unknown).
+    request_rate_history: tuple[float, ...] = ()
+    e2e_p95_history: tuple[float, ...] = ()
+
+
 class ReplicaSnapshot(Frozen):
     id: str  # "<deployment>/<replica>", e.g. "llama8b/r0"
     deployment: str
@@ -83,6 +118,7 @@ class ReplicaSnapshot(Frozen):
     gpu_uuids: tuple[str, ...] = ()
     started_at: float | None = None
     spec_hash: str = ""
+    metrics: MetricsSnapshot | None = None
 
 
 class DeploymentSnapshot(Frozen):
@@ -94,6 +130,7 @@ class DeploymentSnapshot(Frozen):
     replicas: tuple[ReplicaSnapshot, ...] = ()
     endpoint: str | None = None
     api_key_masked: str | None = None
+    metrics: MetricsSnapshot | None = None
 
 
 class FleetSnapshot(Frozen):

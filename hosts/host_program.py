@@ -82,6 +82,8 @@ class LaunchRequest:
     spec_hash: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     restart_backoff_s: int = 10  # the supervisor's first restart delay; doubles to 300 s
+    log_max_bytes: int = 50 * 1024 * 1024  # the host rotates the log past this (2 kept)
+    log_check_s: float = 10.0  # how often the supervisor checks the log's size
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class HostProgram:
                 "spec_hash": request.spec_hash,
                 "meta": request.meta,
                 "restart_backoff_s": request.restart_backoff_s,
+                "log_max_bytes": request.log_max_bytes,
+                "log_check_s": request.log_check_s,
             },
         )
         if not reply.get("ok"):
@@ -176,13 +180,22 @@ class HostProgram:
         return LaunchResult(port=int(reply["port"]), adopted=bool(reply.get("adopted")))
 
     async def stop(
-        self, deployment: str, replica: str, *, grace_s: float = 10.0, forget: bool = False
+        self,
+        deployment: str,
+        replica: str,
+        *,
+        grace_s: float = 10.0,
+        forget: bool = False,
+        mark_failed: str | None = None,
     ) -> dict[str, Any]:
-        return await self.call(
-            "stop",
-            {"deployment": deployment, "replica": replica, "grace_s": grace_s, "forget": forget},
-            timeout=grace_s + 30,
-        )
+        """Stop a replica; `forget` removes its state, `mark_failed` keeps it with a reason."""
+        request = {"deployment": deployment, "replica": replica, "grace_s": grace_s}
+        request |= {"forget": forget, "mark_failed": mark_failed}
+        return await self.call("stop", request, timeout=grace_s + 30)
+
+    async def take_lease(self, holder: str, ttl_s: float) -> dict[str, Any]:
+        """Take or renew this host's controller lease; ttl_s = 0 releases it."""
+        return await self.call("lease", {"holder": holder, "ttl_s": ttl_s}, timeout=30)
 
     def _observe_request(self, interval_s: float = 1.0) -> dict[str, Any]:
         return {

@@ -56,6 +56,10 @@ class LocalTransport:
                     process.kill()
                 await process.wait()
 
+    async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:
+        # The host is this machine: its 127.0.0.1 is ours, nothing to forward.
+        return remote_port
+
     async def close(self) -> None:
         self._connected = False
 

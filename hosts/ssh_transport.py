@@ -1,8 +1,16 @@
 """SSH transport: one asyncssh connection per host, many channels on it.
 
 Host keys are always verified against the configured known_hosts file; nothing here ever
-adds a key to it. Agent forwarding is off. Commands are argv lists joined with
-shlex.join, so every part is quoted for the remote shell.
+adds a key to it (`fleetdeck trust` does, through hosts.known_hosts). Agent forwarding
+is off. Commands are argv lists joined with shlex.join, so every part is quoted for the
+remote shell.
+
+~/.ssh/config is read the way `ssh ADDRESS` reads it (asyncssh's default): HostName,
+User, Port, IdentityFile, ProxyJump and HostKeyAlias apply when the inventory leaves them
+out, and an inventory value always wins. Keepalives detect a dead peer (a paused or
+unplugged host never closes its side); the connection is then closed, and the next call
+opens a new one rather than reuse it. Retrying on a schedule is the caller's business
+(the engine's watch loop backs off with jitter).
 """
 
 from __future__ import annotations
@@ -16,24 +24,56 @@ from typing import Any
 
 import asyncssh
 
-from .errors import AuthenticationRejected, HostKeyRejected, HostUnreachable
+from .errors import AuthenticationRejected, HostError, HostUnreachable
+from .known_hosts import key_refusal
+from .port_forwards import PortForwards
 from .transport import CommandResult
 
-# sshd's default MaxSessions is 10; keep a margin for forwards and a human's ssh -O.
+# sshd's default MaxSessions is 10; keep a margin for a human's ssh -O and the like.
 MAX_CHANNELS = 8
 
 
 @dataclass(frozen=True)
 class SshTarget:
     host_name: str  # the inventory's name, for messages
-    address: str
-    port: int = 22
+    address: str  # an address, a DNS name or a ~/.ssh/config Host alias
+    port: int | None = None  # None: ~/.ssh/config's Port, else 22
     user: str | None = None
     identity_file: Path | None = None
     known_hosts: Path | None = None
+    ssh_config: tuple[Path, ...] | None = None  # None: ~/.ssh/config when readable
     connect_timeout_s: float = 10.0
     keepalive_interval_s: float = 15.0
     keepalive_count_max: int = 3
+
+    def connect_options(self) -> dict[str, Any]:
+        """asyncssh.connect keyword arguments, less known_hosts (see SshTransport._open)."""
+        options: dict[str, Any] = {
+            "host": self.address,
+            "agent_forwarding": False,  # also overrides a ForwardAgent in ~/.ssh/config
+            "keepalive_interval": self.keepalive_interval_s,
+            "keepalive_count_max": self.keepalive_count_max,
+            "connect_timeout": self.connect_timeout_s,
+        }
+        if self.port is not None:
+            options["port"] = self.port
+        if self.user:
+            options["username"] = self.user
+        if self.identity_file is not None:
+            options["client_keys"] = [str(self.identity_file)]
+        if self.ssh_config is not None:
+            options["config"] = [str(path) for path in self.ssh_config]
+        return options
+
+    @property
+    def where(self) -> str:
+        return f"{self.address}:{self.port}" if self.port is not None else self.address
+
+
+def _lost(host_name: str, exc: BaseException) -> HostUnreachable:
+    return HostUnreachable(
+        f"lost host {host_name}", str(exc) or type(exc).__name__, "fleetdeck reconnects by itself"
+    )
 
 
 class SshTransport:
@@ -43,52 +83,54 @@ class SshTransport:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._channels = asyncio.Semaphore(MAX_CHANNELS)
         self._connect_lock = asyncio.Lock()
+        self._attempts_done = 0
+        self._last_error: HostError | None = None
+        self._forwards = PortForwards()
 
     @property
     def connected(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
     async def connect(self) -> None:
+        """Open the connection unless a live one exists; a dead one is never reused."""
+        if self.connected:
+            return
+        attempts_seen = self._attempts_done
         async with self._connect_lock:
             if self.connected:
                 return
-            self._conn = await self._open()
+            if self._attempts_done != attempts_seen and self._last_error is not None:
+                # An attempt failed while we queued: share its answer instead of waiting
+                # out another connect timeout on the same dead host.
+                raise self._last_error
+            self._conn = None
+            try:
+                self._conn = await self._open()
+                self._last_error = None
+            except HostError as exc:
+                self._last_error = exc
+                raise
+            finally:
+                self._attempts_done += 1
+            await self._forwards.rebuild(self._conn)
 
     async def _open(self) -> asyncssh.SSHClientConnection:
         t = self.target
-        options: dict[str, Any] = {
-            "port": t.port,
-            "agent_forwarding": False,
-            "keepalive_interval": t.keepalive_interval_s,
-            "keepalive_count_max": t.keepalive_count_max,
-            "connect_timeout": t.connect_timeout_s,
-        }
-        if t.user:
-            options["username"] = t.user
-        if t.identity_file is not None:
-            options["client_keys"] = [str(t.identity_file)]
-        if t.known_hosts is not None:
-            if not t.known_hosts.exists():
-                raise HostKeyRejected(
-                    f"host {t.host_name} cannot be verified",
-                    f"known_hosts file {t.known_hosts} does not exist",
-                    f"create it, or run `fleetdeck trust FILE {t.host_name}` after checking "
-                    "the host's key",
-                    None,
-                )
-            options["known_hosts"] = str(t.known_hosts)
+        options = t.connect_options()
+        known_hosts = t.known_hosts
+        if known_hosts is not None:
+            # A missing file vouches for nothing; asyncssh would fall back to
+            # ~/.ssh/known_hosts instead, so hand it an explicitly empty list.
+            options["known_hosts"] = (
+                str(known_hosts) if known_hosts.exists() else asyncssh.SSHKnownHosts()
+            )
         try:
-            return await asyncssh.connect(t.address, **options)
-        except asyncssh.HostKeyNotVerifiable as exc:
-            fingerprint = await self._fingerprint()
-            raise HostKeyRejected(
-                f"host {t.host_name} ({t.address}:{t.port}) presented a key that "
-                f"{t.known_hosts or 'known_hosts'} does not vouch for",
-                f"{exc.reason}; its key is {fingerprint or 'unavailable'}",
-                f"check that fingerprint with the host's owner, then run "
-                f"`fleetdeck trust FILE {t.host_name}`",
-                fingerprint,
-            ) from exc
+            return await asyncssh.connect(**options)
+        except (asyncssh.HostKeyNotVerifiable, asyncssh.KeyExchangeFailed) as exc:
+            refusal = await key_refusal(t, exc)
+            if refusal is None:  # a key exchange failure unrelated to host keys
+                raise self._unreachable(exc) from exc
+            raise refusal from exc
         except asyncssh.PermissionDenied as exc:
             key = t.identity_file or "your default keys and agent"
             raise AuthenticationRejected(
@@ -96,22 +138,25 @@ class SshTransport:
                 exc.reason,
                 "add it with ssh-copy-id, or set identity_file / user in the inventory",
             ) from exc
-        except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
+        except ValueError as exc:  # e.g. a known_hosts or ssh config line asyncssh rejects
             raise HostUnreachable(
-                f"host {t.host_name} ({t.address}:{t.port}) is unreachable",
-                str(exc) or type(exc).__name__,
-                "check the address and port, and that sshd runs there",
+                f"cannot connect to host {t.host_name}",
+                str(exc),
+                f"fix the file named above (known_hosts is {known_hosts})",
             ) from exc
+        except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
+            raise self._unreachable(exc) from exc
 
-    async def _fingerprint(self) -> str | None:
-        try:
-            key = await asyncio.wait_for(
-                asyncssh.get_server_host_key(self.target.address, self.target.port),
-                self.target.connect_timeout_s,
-            )
-        except (OSError, asyncio.TimeoutError, asyncssh.Error):
-            return None
-        return key.get_fingerprint("sha256") if key is not None else None
+    def _unreachable(self, exc: BaseException) -> HostUnreachable:
+        t = self.target
+        cause = str(exc) or type(exc).__name__
+        if isinstance(exc, asyncio.TimeoutError):
+            cause = f"no SSH answer within connect_timeout ({t.connect_timeout_s:g}s)"
+        return HostUnreachable(
+            f"host {t.host_name} ({t.where}) is unreachable",
+            cause,
+            "check the address and port, and that sshd runs there",
+        )
 
     def _connection(self) -> asyncssh.SSHClientConnection:
         if self._conn is None or self._conn.is_closed():
@@ -133,9 +178,10 @@ class SshTransport:
             except asyncssh.TimeoutError as exc:
                 raise asyncio.TimeoutError(str(exc)) from exc
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
-                raise HostUnreachable(
-                    f"lost host {self.host_name}", str(exc), "fleetdeck reconnects by itself"
-                ) from exc
+                raise _lost(self.host_name, exc) from exc
+        if result.exit_status is None and conn.is_closed():
+            # The channel closed because the connection did: no exit status to report.
+            raise _lost(self.host_name, ConnectionError("the connection closed mid-command"))
         status = result.exit_status if result.exit_status is not None else 255
         return CommandResult(status, _text(result.stdout), _text(result.stderr))
 
@@ -148,9 +194,7 @@ class SshTransport:
             try:
                 process = await conn.create_process(shlex.join(argv), encoding="utf-8")
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
-                raise HostUnreachable(
-                    f"lost host {self.host_name}", str(exc), "fleetdeck reconnects by itself"
-                ) from exc
+                raise _lost(self.host_name, exc) from exc
             try:
                 if stdin:
                     process.stdin.write(stdin.decode())
@@ -158,14 +202,28 @@ class SshTransport:
                 async for line in process.stdout:
                     if line:  # asyncssh yields "" at EOF; a blank line arrives as "\n"
                         yield line.rstrip("\n")
+                if conn.is_closed():
+                    raise _lost(self.host_name, ConnectionError("the connection closed"))
             except (asyncssh.DisconnectError, OSError) as exc:
-                raise HostUnreachable(
-                    f"lost host {self.host_name}", str(exc), "fleetdeck reconnects by itself"
-                ) from exc
+                raise _lost(self.host_name, exc) from exc
             finally:
                 process.close()
 
+    async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:
+        """A port on 127.0.0.1 here that reaches remote_host:remote_port as the host sees it."""
+        await self.connect()
+        conn = self._connection()
+        try:
+            return await self._forwards.local_port(conn, remote_host, remote_port)
+        except OSError as exc:
+            raise HostError(
+                f"cannot forward a local port to {remote_host}:{remote_port} on {self.host_name}",
+                str(exc),
+                "free a local port, or check the local firewall",
+            ) from exc
+
     async def close(self) -> None:
+        self._forwards.close()
         if self._conn is not None:
             self._conn.close()
             await self._conn.wait_closed()

@@ -34,4 +34,12 @@ class Transport(Protocol):
         """Lines printed by a long-lived command, until it ends or the consumer stops."""
         ...
 
-    async def close(self) -> None: ...
+    async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:
+        """A port on 127.0.0.1 here that reaches remote_host:remote_port as the host sees
+        it; made on demand, reused for the same target, rebuilt after a reconnect. Ask
+        again after a reconnect rather than keep the number: it may change."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection and every port forward on it."""
+        ...

@@ -36,3 +36,9 @@ def sshd_fleet_factory(tmp_path: Path) -> Iterator[SshdFleetFactory]:
 def sshd_fleet(sshd_fleet_factory: SshdFleetFactory) -> SshdFleet:
     """Three running sshd hosts (host-1..host-3)."""
     return sshd_fleet_factory(3)
+
+
+@pytest.fixture(autouse=True)
+def _user_state_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fleetdeck's journal and overrides go to a per-test directory, never ~/.local/state."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))

@@ -54,6 +54,12 @@ def _command(value: str) -> str:
     return value
 
 
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError('must be more than zero, e.g. "10s"')
+    return value
+
+
 def _port_range(value: tuple[int, int]) -> tuple[int, int]:
     low, high = value
     if low > high:
@@ -64,6 +70,7 @@ def _port_range(value: tuple[int, int]) -> tuple[int, int]:
 
 
 NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 Command = Annotated[str, AfterValidator(_command)]
 PortRange = Annotated[tuple[int, int], Field(strict=False), AfterValidator(_port_range)]
 
@@ -92,13 +99,21 @@ class HostSettings(InventoryModel):
     transport: Literal["ssh", "local"] = "ssh"
     """"ssh": reach the host over SSH; "local": this machine, no sshd (demo, tests)."""
     port: Annotated[int, Field(ge=1, le=65535)] = 22
-    """SSH port."""
+    """SSH port; when left out, ~/.ssh/config's Port for this address, else 22."""
     user: str | None = None
     """SSH user; your SSH default when unset."""
     identity_file: LocalPath | None = None
     """Private key for SSH (~ expanded); SSH agent and default keys when unset."""
     known_hosts: LocalPath = Field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
-    """known_hosts file used to verify the host's key (~ expanded)."""
+    """known_hosts file used to verify the host's key (~ expanded); only `fleetdeck trust`
+    ever writes to it."""
+    connect_timeout: PositiveDuration = 10.0
+    """How long to wait for SSH (TCP, handshake and login) before the host counts as
+    unreachable."""
+    keepalive_interval: PositiveDuration = 15.0
+    """Silence on the SSH connection after which fleetdeck probes it."""
+    keepalive_count: Annotated[int, Field(ge=1)] = 3
+    """Unanswered probes after which the connection counts as lost and is rebuilt."""
     vllm: Command = "vllm serve"
     """Command that starts vLLM on the host; fleetdeck appends the model and flags."""
     python: NonEmpty = "python3"
@@ -189,6 +204,11 @@ class Deployment(InventoryModel):
     """Scale to autoscale.min (or stop) after this long without requests."""
     start_timeout: Duration = 900.0
     """How long a replica may take to become ready before it counts as failed."""
+    max_start_failures: Annotated[int, Field(ge=1)] = 3
+    """Failed starts in a row (never ready) after which a replica is stopped, not retried."""
+    update_strategy: Literal["rolling", "recreate"] = "rolling"
+    """On a spec change: "rolling" starts a new replica and waits until it is ready before
+    stopping an old one (one extra at a time); "recreate" stops the old ones first."""
     env: EnvMap = Field(default_factory=dict)
     """Environment variables for this deployment's replicas (override the host's)."""
     vllm: VllmOptions = Field(default_factory=VllmOptions)

@@ -1,17 +1,21 @@
 """GPU readings: NVML when pynvml imports, else nvidia-smi, else none; or simulated GPUs.
 
 Each reading is a dict: index, uuid, name, temperature_c, utilization_pct,
-memory_used_mib, memory_total_mib, power_w, power_limit_w, processes [{pid, memory_mib}].
+memory_used_mib, memory_total_mib, power_w, power_limit_w, and processes
+[{pid, memory_mib}] from the GPU's compute processes, so that the console can tell our
+replicas from foreign tenants (observe.mark_gpu_processes adds who owns each). A field
+the GPU does not report ("[N/A]", "[Not Supported]", an NVMLError) reads as None.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import math
 import subprocess
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .layout import JsonDict
 
@@ -19,21 +23,31 @@ SMI_FIELDS = (
     "index,uuid,name,temperature.gpu,utilization.gpu,memory.used,memory.total,"
     "power.draw,power.limit"
 )
+SMI_APP_FIELDS = "gpu_uuid,pid,used_memory"
+SMI_TIMEOUT_S = 10
+MIB = 1048576.0
+NVML_TEMPERATURE_GPU = 0
+
+GpuRead = Tuple[List[JsonDict], str, Optional[str]]
 
 
-def read_gpus(
-    simulate: JsonDict | None, host_id: str, replicas: list[JsonDict]
-) -> tuple[list[JsonDict], str]:
-    """Readings and the source they came from: simulated, nvml, nvidia-smi or none."""
+def read_gpus(simulate: JsonDict | None, host_id: str, replicas: list[JsonDict]) -> GpuRead:
+    """Readings, their source (simulated, nvml, nvidia-smi or none), and why none.
+
+    The last is None on a host that simply has no NVIDIA stack (no pynvml, no
+    nvidia-smi); it says what failed when one was there and did not answer, e.g. a
+    driver that is not loaded.
+    """
     if simulate is not None:
-        return simulated_gpus(simulate, host_id, replicas, time.time()), "simulated"
-    readings = nvml_gpus()
+        return simulated_gpus(simulate, host_id, replicas, time.time()), "simulated", None
+    readings, nvml_error = NVML.read()
     if readings is not None:
-        return readings, "nvml"
-    readings = smi_gpus()
+        return readings, "nvml", None
+    readings, smi_error = smi_gpus()
     if readings is not None:
-        return readings, "nvidia-smi"
-    return [], "none"
+        return readings, "nvidia-smi", None
+    errors = [error for error in (nvml_error, smi_error) if error]
+    return [], "none", "; ".join(errors) or None
 
 
 def simulated_gpus(
@@ -87,102 +101,178 @@ def simulated_uuid(host_id: str, index: int) -> str:
     )
 
 
-def nvml_gpus() -> list[JsonDict] | None:
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # NVMLError: driver not loaded, no GPU, library missing
-        return None
-    try:
-        readings = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            readings.append(_nvml_reading(pynvml, handle, index))
-        return readings
-    except Exception:
-        return None
-    finally:
-        with contextlib.suppress(Exception):
-            pynvml.nvmlShutdown()
+class NvmlReader:
+    """pynvml, initialised once per process (nvmlInit costs tens of ms on a big box)."""
+
+    def __init__(self) -> None:
+        self._nvml: Any = None
+        self._missing = False
+
+    def read(self) -> Tuple[Optional[List[JsonDict]], Optional[str]]:
+        """Readings, or None with the reason (None too when pynvml is not installed)."""
+        if self._nvml is None:
+            if self._missing:
+                return None, None
+            try:
+                nvml = importlib.import_module("pynvml")
+            except ImportError:
+                self._missing = True  # not installed here: try nvidia-smi, quietly
+                return None, None
+            try:
+                nvml.nvmlInit()
+            except Exception as exc:  # NVMLError: driver not loaded, no GPU, no libnvidia-ml
+                return None, "nvml: %s" % _reason(exc)
+            self._nvml = nvml
+        nvml = self._nvml
+        try:
+            count = nvml.nvmlDeviceGetCount()
+            readings = [
+                _nvml_reading(nvml, nvml.nvmlDeviceGetHandleByIndex(index), index)
+                for index in range(count)
+            ]
+        except Exception as exc:  # a GPU fell off the bus, the driver was unloaded
+            self.close()
+            return None, "nvml: %s" % _reason(exc)
+        return readings, None
+
+    def close(self) -> None:
+        nvml, self._nvml = self._nvml, None
+        if nvml is not None:
+            with contextlib.suppress(Exception):  # already gone with the driver
+                nvml.nvmlShutdown()
 
 
-def _nvml_reading(pynvml: Any, handle: Any, index: int) -> JsonDict:
+NVML = NvmlReader()
+
+
+def _nvml_reading(nvml: Any, handle: Any, index: int) -> JsonDict:
     def attempt(call: Callable[[], Any]) -> Any:
         try:
             return call()
-        except Exception:  # a field this GPU does not support reads as None
+        except Exception:  # NVML_ERROR_NOT_SUPPORTED and friends: this field reads None
             return None
 
-    memory = attempt(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle))
-    util = attempt(lambda: pynvml.nvmlDeviceGetUtilizationRates(handle))
-    power = attempt(lambda: pynvml.nvmlDeviceGetPowerUsage(handle))
-    limit = attempt(lambda: pynvml.nvmlDeviceGetEnforcedPowerLimit(handle))
-    procs = attempt(lambda: pynvml.nvmlDeviceGetComputeRunningProcesses(handle)) or []
-    name = attempt(lambda: pynvml.nvmlDeviceGetName(handle))
-    uuid = attempt(lambda: pynvml.nvmlDeviceGetUUID(handle))
+    memory = attempt(lambda: nvml.nvmlDeviceGetMemoryInfo(handle))
+    util = attempt(lambda: nvml.nvmlDeviceGetUtilizationRates(handle))
+    power = attempt(lambda: nvml.nvmlDeviceGetPowerUsage(handle))
+    limit = attempt(lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(handle))
+    temperature = attempt(lambda: nvml.nvmlDeviceGetTemperature(handle, NVML_TEMPERATURE_GPU))
+    procs = attempt(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(handle)) or []
     return {
         "index": index,
-        "uuid": _text(uuid),
-        "name": _text(name),
-        "temperature_c": attempt(lambda: pynvml.nvmlDeviceGetTemperature(handle, 0)),
-        "utilization_pct": util.gpu if util is not None else None,
-        "memory_used_mib": memory.used / 1048576.0 if memory is not None else None,
-        "memory_total_mib": memory.total / 1048576.0 if memory is not None else None,
-        "power_w": power / 1000.0 if power is not None else None,
-        "power_limit_w": limit / 1000.0 if limit is not None else None,
+        "uuid": _text(attempt(lambda: nvml.nvmlDeviceGetUUID(handle))),
+        "name": _text(attempt(lambda: nvml.nvmlDeviceGetName(handle))),
+        "temperature_c": _float(temperature),
+        "utilization_pct": _float(getattr(util, "gpu", None)),
+        "memory_used_mib": _scaled(getattr(memory, "used", None), MIB),
+        "memory_total_mib": _scaled(getattr(memory, "total", None), MIB),
+        "power_w": _scaled(power, 1000.0),  # NVML reports milliwatts
+        "power_limit_w": _scaled(limit, 1000.0),
         "processes": [
-            {"pid": p.pid, "memory_mib": (p.usedGpuMemory or 0) / 1048576.0} for p in procs
+            # usedGpuMemory is None where NVML cannot tell (NVML_VALUE_NOT_AVAILABLE).
+            {"pid": int(p.pid), "memory_mib": _scaled(getattr(p, "usedGpuMemory", None), MIB)}
+            for p in procs
         ],
     }
 
 
 def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode()
+    if isinstance(value, bytes):  # older pynvml returns bytes
+        return value.decode("utf-8", "replace")
     return "" if value is None else str(value)
 
 
-def smi_gpus() -> list[JsonDict] | None:
+def _float(value: object) -> float | None:
     try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=" + SMI_FIELDS, "--format=csv,noheader,nounits"],
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _scaled(value: object, unit: float) -> float | None:
+    number = _float(value)
+    return None if number is None else round(number / unit, 1)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def smi_gpus(command: str = "nvidia-smi") -> Tuple[Optional[List[JsonDict]], Optional[str]]:
+    """Readings from nvidia-smi, or None with the reason (None when it is not installed)."""
+    out, error = run_smi(command, "--query-gpu=" + SMI_FIELDS)
+    if out is None:
+        return None, error
+    readings = parse_smi_gpus(out)
+    apps, _ = run_smi(command, "--query-compute-apps=" + SMI_APP_FIELDS)
+    processes = parse_smi_apps(apps or "")
+    for reading in readings:
+        reading["processes"] = processes.get(reading["uuid"], [])
+    return readings, None
+
+
+def run_smi(command: str, query: str) -> Tuple[Optional[str], Optional[str]]:
+    try:
+        done = subprocess.run(
+            [command, query, "--format=csv,noheader,nounits"],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            timeout=10,
+            timeout=SMI_TIMEOUT_S,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return parse_smi_csv(out.stdout.decode("utf-8", "replace"))
+    except FileNotFoundError:
+        return None, None  # no nvidia-smi: a CPU-only host, nothing to report
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, "nvidia-smi: %s" % _reason(exc)
+    out = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0:
+        # e.g. exit 9 with "NVIDIA-SMI has failed because it couldn't communicate with
+        # the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."
+        text = (out + "\n" + done.stderr.decode("utf-8", "replace")).strip()
+        first = text.splitlines()[0].strip() if text else ""
+        return None, "nvidia-smi: %s (exit %d)" % (first or "failed", done.returncode)
+    return out, None
 
 
-def parse_smi_csv(text: str) -> list[JsonDict]:
+def parse_smi_gpus(text: str) -> list[JsonDict]:
     """Parse `nvidia-smi --query-gpu=SMI_FIELDS --format=csv,noheader,nounits`."""
     readings = []
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.split(",")]
-        if len(cells) != 9:
+        if len(cells) < 9 or not cells[0].isdigit():
             continue
+        # nvidia-smi does not quote: a comma in the name shows up as extra cells.
+        name = ", ".join(cells[2:-6])
+        numbers = [_number(cell) for cell in cells[-6:]]
         readings.append(
             {
                 "index": int(cells[0]),
                 "uuid": cells[1],
-                "name": cells[2],
-                "temperature_c": _number(cells[3]),
-                "utilization_pct": _number(cells[4]),
-                "memory_used_mib": _number(cells[5]),
-                "memory_total_mib": _number(cells[6]),
-                "power_w": _number(cells[7]),
-                "power_limit_w": _number(cells[8]),
+                "name": name,
+                "temperature_c": numbers[0],
+                "utilization_pct": numbers[1],
+                "memory_used_mib": numbers[2],
+                "memory_total_mib": numbers[3],
+                "power_w": numbers[4],
+                "power_limit_w": numbers[5],
                 "processes": [],
             }
         )
     return readings
+
+
+def parse_smi_apps(text: str) -> Dict[str, List[JsonDict]]:
+    """Parse `--query-compute-apps=gpu_uuid,pid,used_memory`: processes by GPU UUID."""
+    found: Dict[str, List[JsonDict]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.split(",")]
+        if len(cells) != 3 or not cells[1].isdigit():
+            continue  # "No running processes found" and the like
+        found.setdefault(cells[0], []).append(
+            {"pid": int(cells[1]), "memory_mib": _number(cells[2])}
+        )
+    return found
 
 
 def _number(cell: str) -> float | None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from . import identity, layout, procfs
+from . import identity, layout, procfs, rotate
 from .layout import JsonDict
 
 
@@ -44,6 +44,9 @@ def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
                 sys.executable,
                 program,
                 str(int(request.get("restart_backoff_s", 10))),
+                str(int(request.get("log_max_bytes", rotate.DEFAULT_MAX_BYTES))),
+                "%g" % float(request.get("log_check_s", 10)),
+                str(int(request.get("log_keep", rotate.DEFAULT_KEEP))),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

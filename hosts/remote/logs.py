@@ -2,6 +2,13 @@
 
 Each line goes out as JSON {"offset": END_OFFSET, "line": TEXT}; a reader that lost its
 channel asks again from the last offset it saw and gets no gap and no repeat.
+
+Offsets are logical: they count every byte the log ever held, across rotations (see
+rotate.py), so an offset stays valid after `log` was rotated into log.1: the rest of
+log.1 is read first, then `log` from its start. An offset older than the oldest file
+kept gets one notice line saying how many bytes were rotated away unread, then the
+oldest byte still there. Lines longer than MAX_LINE go out in pieces, so memory stays
+bounded on both ends whatever the log holds.
 """
 
 from __future__ import annotations
@@ -10,82 +17,190 @@ import json
 import os
 import sys
 import time
+from typing import List, NamedTuple, Optional, Tuple
 
-from . import layout
+from . import layout, rotate
 from .layout import JsonDict
 
 CHUNK = 64 * 1024
+READ_LIMIT = 1024 * 1024  # per poll; more waits for the next round, without a sleep
+MAX_LINE = 16 * 1024
+POLL_S = 0.25
 
 
-def start_offset(path: str, tail: int) -> int:
-    """The byte offset where the last `tail` lines begin."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return 0
+class Segment(NamedTuple):
+    path: str
+    start: int  # logical offset of its first byte
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
+
+
+def segments(replica_dir: str, keep: int = 9) -> List[Segment]:
+    """log.N .. log.1, log: oldest first, with logical offsets. Call under the log lock."""
+    base = rotate.read_base(replica_dir)
+    found = [Segment(os.path.join(replica_dir, layout.LOG), base, _size(replica_dir, layout.LOG))]
+    start = base
+    for number in range(1, keep + 1):
+        path = rotate.rotated(replica_dir, number)
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            break
+        start -= size
+        found.insert(0, Segment(path, start, size))
+    if found[0].start < 0:  # a base file lost or rotated files edited: trust `log` only
+        return found[-1:]
+    return found
+
+
+def read_range(segs: List[Segment], offset: int, limit: int) -> bytes:
+    """Up to `limit` logical bytes from `offset`, across segment boundaries."""
+    parts = []
+    for seg in segs:
+        if offset >= seg.end or limit <= 0:
+            continue
+        begin = max(offset, seg.start)
+        count = min(seg.end - begin, limit)
+        try:
+            with open(seg.path, "rb") as handle:
+                handle.seek(begin - seg.start)
+                data = handle.read(count)
+        except OSError:
+            data = b""
+        parts.append(data)
+        offset, limit = begin + len(data), limit - len(data)
+        if len(data) < count:
+            break
+    return b"".join(parts)
+
+
+def tail_start(segs: List[Segment], tail: int) -> int:
+    """The logical offset where the last `tail` lines begin."""
+    end = segs[-1].end
     if tail <= 0:
-        return size
-    with open(path, "rb") as handle:
-        position = size
-        newlines = 0
-        while position > 0:
-            step = min(CHUNK, position)
-            position -= step
-            handle.seek(position)
-            data = handle.read(step)
-            # A trailing newline ends the last line; it does not start a new one.
-            end = len(data) - 1 if position + step == size and data.endswith(b"\n") else len(data)
-            index = end
-            while True:
-                index = data.rfind(b"\n", 0, index)
-                if index < 0:
-                    break
-                newlines += 1
-                if newlines == tail:
-                    return position + index + 1
-    return 0
+        return end
+    position = end
+    newlines = 0
+    while position > segs[0].start:
+        step = min(CHUNK, position - segs[0].start)
+        position -= step
+        data = read_range(segs, position, step)
+        # A trailing newline ends the last line; it does not start a new one.
+        index = len(data) - 1 if position + step == end and data.endswith(b"\n") else len(data)
+        while True:
+            index = data.rfind(b"\n", 0, index)
+            if index < 0:
+                break
+            newlines += 1
+            if newlines == tail:
+                return position + index + 1
+    return segs[0].start
+
+
+def split_lines(pending: bytes, start: int) -> Tuple[List[Tuple[int, bytes]], bytes]:
+    """Complete lines (with the logical offset after each) and the unfinished rest.
+
+    `start` is the logical offset of pending's first byte.
+    """
+    lines: List[Tuple[int, bytes]] = []
+    position = start
+    while True:
+        index = pending.find(b"\n")
+        if index < 0 and len(pending) < MAX_LINE:
+            return lines, pending
+        if index < 0 or index > MAX_LINE:
+            # Too long for one piece: cut it (the rest follows as the next piece).
+            lines.append((position + MAX_LINE, pending[:MAX_LINE]))
+            position += MAX_LINE
+            pending = pending[MAX_LINE:]
+            continue
+        position += index + 1
+        lines.append((position, pending[:index]))
+        pending = pending[index + 1 :]
+
+
+class LogReader:
+    """Reads new lines from a logical offset, one poll at a time."""
+
+    def __init__(self, replica_dir: str, offset: Optional[int], tail: int) -> None:
+        self.dir = replica_dir
+        self.pending = b""
+        with rotate.log_lock(replica_dir, exclusive=False):
+            segs = segments(replica_dir)
+        self.offset = tail_start(segs, tail) if offset is None else int(offset)
+
+    def poll(self) -> Tuple[List[JsonDict], bool]:
+        """Records to send, and whether more is already waiting. OSError: replica gone."""
+        notes = []
+        with rotate.log_lock(self.dir, exclusive=False):
+            segs = segments(self.dir)
+            read_from = self.offset + len(self.pending)
+            if read_from < segs[0].start:
+                lost = segs[0].start - read_from
+                self.offset, self.pending = segs[0].start, b""
+                notes.append(
+                    _note(self.offset, "%d bytes of this log were rotated away unread" % lost)
+                )
+                read_from = self.offset
+            elif read_from > segs[-1].end:
+                # Truncated by something other than rotate.py: we cannot tell what went.
+                self.offset, self.pending = segs[-1].start, b""
+                notes.append(_note(self.offset, "the log was truncated; reading it from its start"))
+                read_from = self.offset
+            data = read_range(segs, read_from, READ_LIMIT)
+        lines, self.pending = split_lines(self.pending + data, self.offset)
+        records = notes + [
+            {"offset": end, "line": text.decode("utf-8", "replace")} for end, text in lines
+        ]
+        if lines:
+            self.offset = lines[-1][0]
+        return records, len(data) == READ_LIMIT
+
+
+def _note(offset: int, text: str) -> JsonDict:
+    return {"offset": offset, "line": "[fleetdeck] %s" % text}
 
 
 def stream(request: JsonDict) -> int:
     state_dir = layout.expand_state_dir(request["state_dir"])
     paths = layout.ReplicaPaths(state_dir, request["deployment"], request["replica"])
-    path = paths.file(layout.LOG)
     if not os.path.isdir(paths.dir):
-        sys.stdout.write(json.dumps({"error": "no replica %s" % paths.replica_id}) + "\n")
+        _send([{"error": "no replica %s" % paths.replica_id}])
         return 1
-    offset = request.get("offset")
-    if offset is None:
-        offset = start_offset(path, int(request.get("tail", 50)))
     follow = bool(request.get("follow"))
-    pending = b""
     try:
+        reader: Optional[LogReader] = None
         while True:
             try:
-                size = os.path.getsize(path)
-            except OSError:
-                size = 0
-            if size < offset:  # truncated or rotated: start again from the top
-                offset, pending = 0, b""
-            if size > offset:
-                with open(path, "rb") as handle:
-                    handle.seek(offset)
-                    data = handle.read(size - offset)
-                offset += len(data)
-                pending += data
-                *complete, pending = pending.split(b"\n")
-                end = offset - len(pending)
-                out = []
-                position = end - sum(len(line) + 1 for line in complete)
-                for line in complete:
-                    position += len(line) + 1
-                    out.append(
-                        json.dumps({"offset": position, "line": line.decode("utf-8", "replace")})
+                if reader is None:
+                    reader = LogReader(
+                        paths.dir, request.get("offset"), int(request.get("tail", 50))
                     )
-                if out:
-                    sys.stdout.write("\n".join(out) + "\n")
-                    sys.stdout.flush()
+                records, more = reader.poll()
+            except OSError:
+                _send([{"error": "replica %s was removed" % paths.replica_id}])
+                return 1
+            _send(records)
+            if more:
+                continue
             if not follow:
                 return 0
-            time.sleep(0.25)
+            time.sleep(POLL_S)
     except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+def _send(records: List[JsonDict]) -> None:
+    if records:
+        sys.stdout.write("".join(json.dumps(record) + "\n" for record in records))
+        sys.stdout.flush()
+
+
+def _size(directory: str, name: str) -> int:
+    try:
+        return os.path.getsize(os.path.join(directory, name))
+    except OSError:
         return 0

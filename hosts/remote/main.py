@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from . import gpus, hostload, launch, layout, logs, observe, stop
+from . import gpus, hostload, launch, layout, lease, logs, observe, rotate, stop
 from .layout import JsonDict
 
 SUPERVISOR = "supervise.sh"
@@ -28,6 +28,8 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     if command == "exec":
         launch.exec_replica(argv[1])
         return 127
+    if command == "rotate":  # run by the supervisor: rotate REPLICA_DIR MAX_BYTES KEEP
+        return rotate.main(argv[1:])
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
@@ -35,33 +37,39 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     if command == "stop":
         return emit(stop.stop(request))
     if command == "observe":
-        return emit(observation(request, hostload.CpuMeter()))
+        return emit(observation(request, hostload.HostMeter()))
     if command == "watch":
         return watch(request)
+    if command == "lease":
+        return emit(lease.take(request))
     if command == "logs":
         return logs.stream(request)
     sys.stderr.write("unknown command %r\n" % command)
     return 2
 
 
-def observation(request: JsonDict, cpu: hostload.CpuMeter) -> JsonDict:
+def observation(request: JsonDict, meter: hostload.HostMeter) -> JsonDict:
     state_dir = layout.expand_state_dir(request["state_dir"])
     replicas = observe.observe_replicas(state_dir)
-    readings, source = gpus.read_gpus(request.get("simulate"), request.get("host_id", ""), replicas)
+    host_id = request.get("host_id", "")
+    readings, source, gpu_error = gpus.read_gpus(request.get("simulate"), host_id, replicas)
     return {
         "ok": True,
         "time": time.time(),
         "replicas": replicas,
         "gpus": readings,
         "gpu_source": source,
-        "load": hostload.host_load(cpu),
+        "gpu_error": gpu_error,
+        "load": meter.read(state_dir),
+        **observe.host_ledger(state_dir, replicas, readings),
+        "lease": lease.read_lease(state_dir),
     }
 
 
 def watch(request: JsonDict) -> int:
     interval = float(request.get("interval_s", 1.0))
-    cpu = hostload.CpuMeter()
-    cpu.read()
+    cpu = hostload.HostMeter()
+    cpu.prime()
     try:
         while True:
             started = time.monotonic()

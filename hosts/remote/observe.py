@@ -7,7 +7,7 @@ import os
 import urllib.error
 import urllib.request
 
-from . import identity, layout
+from . import identity, layout, procfs, readiness
 from .layout import JsonDict
 
 LOG_TAIL_LINES = 60
@@ -52,6 +52,8 @@ def observe_replica(paths: layout.ReplicaPaths) -> JsonDict:
         "log_size": _size(paths.file(layout.LOG)),
         "log_tail": [] if healthy else tail_lines(paths.file(layout.LOG), LOG_TAIL_LINES),
     }
+    readiness.note_health(paths, healthy, observation["started_at"])
+    observation.update(readiness.readiness_fields(paths, observation["exits"]))
     return observation
 
 
@@ -119,3 +121,114 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def host_ledger(state_dir: str, replicas: list[JsonDict], gpu_readings: list[JsonDict]) -> JsonDict:
+    """What placement must know beyond our replicas: ports in use, foreign GPU memory, orphans.
+
+    Marks each GPU process in `gpu_readings` with `ours` and `replica`, in place.
+    """
+    groups = replica_groups(state_dir, replicas)
+    mark_gpu_processes(gpu_readings, state_dir, groups)
+    return {
+        "ports_in_use": sorted(procfs.listening_ports()),
+        "orphans": find_orphans(state_dir, groups),
+    }
+
+
+def replica_groups(state_dir: str, replicas: list[JsonDict]) -> dict[int, str]:
+    """Process group -> replica id, for every replica whose vLLM runs now.
+
+    vLLM's EngineCore and workers are children in its leader's group, so the group
+    names them all; the leader's pid is that group's id (it called setpgid(0, 0)).
+    """
+    groups: dict[int, str] = {}
+    for replica in replicas:
+        if not replica.get("alive"):
+            continue
+        paths = layout.ReplicaPaths(state_dir, replica["deployment"], replica["replica"])
+        pgid = layout.read_int(paths.file(layout.PGID))
+        if pgid:
+            groups[pgid] = paths.replica_id
+    return groups
+
+
+def mark_gpu_processes(readings: list[JsonDict], state_dir: str, groups: dict[int, str]) -> None:
+    for reading in readings:
+        for process in reading.get("processes", []):
+            replica = _owner(process.get("pid"), state_dir, groups)
+            process["ours"] = replica is not None
+            process["replica"] = replica
+
+
+def _owner(pid: object, state_dir: str, groups: dict[int, str]) -> str | None:
+    if not isinstance(pid, int):
+        return None
+    pgid = process_group(pid)
+    if pgid in groups:
+        return groups[pgid]
+    # Left its group (or the group's leader is gone) but still carries our marker.
+    marker = replica_marker(pid)
+    prefix = state_dir.rstrip("/") + "/"
+    return marker[len(prefix) :] if marker and marker.startswith(prefix) else None
+
+
+def find_orphans(state_dir: str, groups: dict[int, str]) -> list[JsonDict]:
+    """Processes with our marker for this state dir that no running replica's state names.
+
+    Either their replica directory is gone, or it names another process group, or its
+    vLLM leader is dead (workers left behind). Each holds memory nobody will free.
+    """
+    prefix = state_dir.rstrip("/") + "/"
+    orphans = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        marker = replica_marker(pid)
+        if marker is None or not marker.startswith(prefix):
+            continue
+        replica = marker[len(prefix) :]
+        pgid = process_group(pid)
+        if pgid is not None and groups.get(pgid) == replica:
+            continue
+        if not os.path.isfile(os.path.join(marker, layout.SPEC)):
+            reason = "its replica has no state dir"
+        else:
+            recorded = layout.read_int(os.path.join(marker, layout.PGID))
+            reason = (
+                "its replica's vLLM is not running"
+                if recorded == pgid
+                else "its replica's state names process group %s" % recorded
+            )
+        orphans.append(
+            {"pid": pid, "pgid": pgid, "marker": marker, "replica": replica, "reason": reason}
+        )
+    return orphans
+
+
+def replica_marker(pid: int) -> str | None:
+    """The FLEETDECK_REPLICA value in a process's environment, if it has one."""
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as handle:
+            environ = handle.read()
+    except OSError:  # gone, or another user's
+        return None
+    key = layout.MARKER_VAR.encode() + b"="
+    for item in environ.split(b"\0"):
+        if item.startswith(key):
+            return item[len(key) :].decode("utf-8", "replace")
+    return None
+
+
+def process_group(pid: int) -> int | None:
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and ')'
+    try:
+        return int(fields[2])
+    except (IndexError, ValueError):
+        return None

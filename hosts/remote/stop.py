@@ -9,7 +9,7 @@ import signal
 import time
 from typing import Callable
 
-from . import identity, layout, procfs
+from . import identity, layout, procfs, readiness
 from .layout import JsonDict
 
 
@@ -22,6 +22,9 @@ def stop(request: JsonDict) -> JsonDict:
     # The stop file first: the supervisor must not restart what we are about to kill.
     with open(paths.file(layout.STOP), "a"):
         pass
+    if request.get("mark_failed"):
+        # Kept, not forgotten: its log and reason stay for the user to read.
+        readiness.mark_failed(paths, str(request["mark_failed"]))
     killed = False
     pgid = layout.read_int(paths.file(layout.PGID))
     if pgid and identity.group_is_ours(paths, pgid):
@@ -39,7 +42,7 @@ def stop(request: JsonDict) -> JsonDict:
             procfs.signal_pid(wrapper_pid, signal.SIGKILL)
             _wait(lambda: not identity.running_supervisor(paths), 2.0)
     left = identity.group_is_ours(paths, pgid) if pgid else False
-    if request.get("forget") and not left:
+    if request.get("forget") and not request.get("mark_failed") and not left:
         shutil.rmtree(paths.dir, ignore_errors=True)
         _remove_if_empty(os.path.dirname(paths.dir))
     return {"ok": not left, "found": True, "killed": killed, "left_running": left}

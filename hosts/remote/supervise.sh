@@ -1,5 +1,6 @@
 #!/bin/sh
-# fleetdeck replica supervisor: supervise.sh REPLICA_DIR PYTHON PROGRAM [FIRST_BACKOFF_S]
+# fleetdeck replica supervisor:
+#   supervise.sh REPLICA_DIR PYTHON PROGRAM [FIRST_BACKOFF_S [LOG_MAX_BYTES [LOG_CHECK_S [LOG_KEEP]]]]
 #
 # Runs detached, in a session of its own, so the replica survives with no console
 # connected. Each run of vLLM is started through `PROGRAM exec REPLICA_DIR`, which puts
@@ -9,15 +10,31 @@
 # Worker processes holding memory otherwise. Restarts back off FIRST_BACKOFF_S (10 s),
 # doubling, capped at 300 s, reset once a run has stayed up for 600 s. A `stop` file in REPLICA_DIR ends it,
 # and so does REPLICA_DIR disappearing: a supervisor never outlives its replica's state.
+#
+# The log is capped at LOG_MAX_BYTES (50 MiB), LOG_KEEP (2) old files kept, by
+# `PROGRAM rotate` (copy-truncate; see rotate.py for its window): before each start, with
+# no writer, and from a checker loop every LOG_CHECK_S (10) seconds while vLLM runs. The
+# checker is a subshell in this supervisor's process group, not vLLM's, so killing vLLM's
+# group never touches it; it ends when the supervisor or REPLICA_DIR is gone.
 dir=$1
 py=$2
 prog=$3
 first_backoff=${4:-10}
+log_max=${5:-52428800}
+log_check=${6:-10}
+log_keep=${7:-2}
 backoff=$first_backoff
 child=
 
 note() {
     printf '[fleetdeck] %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$dir/log"
+}
+
+rotate_log_if_over_cap() {
+    # find's -size is a stat, not a read of the file; python runs only past the cap.
+    if [ -n "$(find "$dir/log" -size +"${log_max}c" 2>/dev/null)" ]; then
+        "$py" "$prog" rotate "$dir" "$log_max" "$log_keep" </dev/null >/dev/null 2>&1
+    fi
 }
 
 stop_requested() {
@@ -30,11 +47,27 @@ trap stop_requested TERM INT HUP
 
 echo $$ >"$dir/wrapper_pid.tmp" && mv -f "$dir/wrapper_pid.tmp" "$dir/wrapper_pid"
 
+supervisor=$$
+(
+    # Subshells reset trapped signals to their defaults: without this trap a TERM would
+    # leave the sleep behind. A rotation under way finishes first (the trap waits for it).
+    nap=
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while kill -0 "$supervisor" 2>/dev/null && [ -d "$dir" ]; do
+        rotate_log_if_over_cap
+        sleep "$log_check" &
+        nap=$!
+        wait "$nap"
+    done
+) </dev/null >/dev/null 2>&1 &
+checker=$!
+
 wanted() {
     [ -d "$dir" ] && [ ! -e "$dir/stop" ]
 }
 
 while wanted; do
+    rotate_log_if_over_cap
     started=$(date +%s)
     "$py" "$prog" exec "$dir" >>"$dir/log" 2>&1 </dev/null &
     child=$!
@@ -71,4 +104,5 @@ while wanted; do
         backoff=300
     fi
 done
+kill "$checker" 2>/dev/null
 rm -f "$dir/wrapper_pid" 2>/dev/null

@@ -88,20 +88,82 @@ def test_scale_down_stops_the_least_useful_replica_first() -> None:
     assert plan.actions == (Stop("llm", "a-1", "a", "scale to 2"),)
 
 
-def test_removed_deployment_and_changed_spec_are_stopped_and_replaced() -> None:
+def test_removed_deployment_is_stopped() -> None:
     observed = {
-        "a": host_obs("a", replica("old", "a-0"), replica("llm", "a-1", spec_hash="stale")),
+        "a": host_obs("a", replica("old", "a-0"), replica("llm", "a-1")),
         "b": host_obs("b", replica("llm", "b-0")),
     }
     plan = make_plan(inventory(), observed, HASHES)
+    assert plan.actions == (Stop("old", "a-0", "a", "deployment not in the inventory"),)
+
+
+def test_rolling_update_surges_one_and_stops_old_only_when_new_is_ready() -> None:
+    old = {"spec_hash": "old"}
+    # Step 1: both replicas have the old spec: start one new one, stop nothing.
+    step1 = {
+        "a": host_obs("a", replica("llm", "a-0", **old)),
+        "b": host_obs("b", replica("llm", "b-0", **old)),
+    }
+    plan = make_plan(inventory(), step1, HASHES)
+    assert [type(a).__name__ for a in plan.actions] == ["Start"]
+    assert plan.actions[0].reason == "rolling update"
+    # Step 2: the new one is still loading: nothing more happens.
+    loading = replica("llm", "a-1", healthy=False, gpu_uuids=["GPU-a-1"])
+    step2 = {**step1, "a": host_obs("a", replica("llm", "a-0", **old), loading)}
+    assert make_plan(inventory(), step2, HASHES).actions == ()
+    # Step 3: it is ready: one old replica goes, and the next new one starts.
+    ready = replica("llm", "a-1", gpu_uuids=["GPU-a-1"])
+    step3 = {**step1, "a": host_obs("a", replica("llm", "a-0", **old), ready)}
+    plan = make_plan(inventory(), step3, HASHES)
     stops = [a for a in plan.actions if isinstance(a, Stop)]
     starts = [a for a in plan.actions if isinstance(a, Start)]
-    assert {(s.deployment, s.replica, s.reason) for s in stops} == {
-        ("old", "a-0", "deployment not in the inventory"),
-        ("llm", "a-1", "spec changed"),
+    assert len(stops) == 1 and stops[0].reason == "replaced by a ready replica"
+    assert len(starts) == 1 and starts[0].reason == "rolling update"
+
+
+def test_recreate_stops_every_old_replica_first() -> None:
+    text = INVENTORY.replace("replicas = 2", 'replicas = 2\nupdate_strategy = "recreate"')
+    observed = {
+        "a": host_obs("a", replica("llm", "a-0", spec_hash="old")),
+        "b": host_obs("b", replica("llm", "b-0", spec_hash="old")),
     }
-    # The new replica takes a name not used on that host, and a GPU not held by a live one.
-    assert len(starts) == 1 and starts[0].replica in ("a-0", "a-2", "b-1")
+    plan = make_plan(inventory(text), observed, HASHES)
+    assert {(a.replica, a.reason) for a in plan.actions if isinstance(a, Stop)} == {
+        ("a-0", "spec changed"),
+        ("b-0", "spec changed"),
+    }
+    assert sum(isinstance(a, Start) for a in plan.actions) == 2
+
+
+def test_replica_that_keeps_failing_at_start_is_stopped_and_not_replaced() -> None:
+    looping = replica(
+        "llm", "a-0", alive=False, healthy=False, exits=[[1, 1.0], [1, 2.0], [1, 3.0]],
+        start_failures=3, log_tail=["ValueError: ... less than desired GPU memory utilization"],
+    )  # fmt: skip
+    observed = {"a": host_obs("a", looping), "b": host_obs("b", replica("llm", "b-0"))}
+    plan = make_plan(inventory(), observed, HASHES)
+    assert plan.actions == (
+        Stop(
+            "llm", "a-0", "a", "failed at start 3 times in a row: out of memory",
+            mark_failed=True,
+        ),
+    )  # fmt: skip
+    assert "failed at start 3 times" in plan.unschedulable[0].reason
+    # Once marked failed, it blocks new starts with the same spec and says what to do.
+    marked = replica("llm", "a-0", alive=False, healthy=False, stop_requested=True,
+                     failed_reason="failed at start 3 times in a row: out of memory")  # fmt: skip
+    plan = make_plan(inventory(), {**observed, "a": host_obs("a", marked)}, HASHES)
+    assert plan.actions == ()
+    assert "fleetdeck restart FILE llm" in plan.unschedulable[0].reason
+
+
+def test_replica_not_ready_after_start_timeout_is_given_up() -> None:
+    text = INVENTORY.replace("replicas = 2", 'replicas = 2\nstart_timeout = "60s"')
+    slow = replica("llm", "a-0", healthy=False, started_at=100.0)
+    observed = {"a": host_obs("a", slow), "b": host_obs("b", replica("llm", "b-0"))}
+    assert make_plan(inventory(text), observed, HASHES, now=150.0).actions == ()
+    plan = make_plan(inventory(text), observed, HASHES, now=170.0)
+    assert plan.actions[0].reason == "not ready 70s after starting (start_timeout 60s)"
 
 
 def test_unreachable_host_is_reported_and_not_placed_on() -> None:

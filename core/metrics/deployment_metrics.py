@@ -1,0 +1,51 @@
+"""A deployment's metrics: its replicas' windows added up, with sparklines of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..snapshot import MetricsSnapshot
+from .replica_metrics import ReplicaMetrics
+from .ring import SPARKLINE_POINTS, Ring
+from .window import WindowView, combine_views, snapshot_of, sparkline_points
+
+
+def aggregate(
+    t: float, replicas: Iterable[ReplicaMetrics], max_age_s: float | None = None
+) -> WindowView | None:
+    """The replicas' latest windows summed; a replica not scraped within `max_age_s`
+    (gone or unreachable) is left out. None when no replica has a window."""
+    views = [
+        view
+        for replica in replicas
+        if (view := replica.view()) is not None and (max_age_s is None or view.at >= t - max_age_s)
+    ]
+    return combine_views(t, views) if views else None
+
+
+class DeploymentMetrics:
+    """Owned by the engine; call `update` once per scrape round."""
+
+    def __init__(self, history_points: int = SPARKLINE_POINTS) -> None:
+        self._rate_history = Ring(history_points)
+        self._p95_history = Ring(history_points)
+        self._view: WindowView | None = None
+
+    def update(
+        self, t: float, replicas: Iterable[ReplicaMetrics], max_age_s: float | None = None
+    ) -> MetricsSnapshot | None:
+        self._view = aggregate(t, replicas, max_age_s)
+        if self._view is None:
+            # No data this round still moves the sparkline, so it keeps time.
+            self._rate_history.push(0.0)
+            self._p95_history.push(0.0)
+            return None
+        rate_point, p95_point = sparkline_points(self._view)
+        self._rate_history.push(rate_point)
+        self._p95_history.push(p95_point)
+        return self.summary()
+
+    def summary(self) -> MetricsSnapshot | None:
+        if self._view is None:
+            return None
+        return snapshot_of(self._view, self._rate_history.values(), self._p95_history.values())

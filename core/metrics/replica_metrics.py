@@ -1,0 +1,63 @@
+"""One replica's rolling metrics: feed it scraped pages, read a frozen summary."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..snapshot import MetricsSnapshot
+from .ring import SPARKLINE_POINTS, Ring
+from .vllm_page import PageValues, read_page
+from .window import Step, WindowView, snapshot_of, sparkline_points, step_between, view_of
+
+DEFAULT_WINDOW_S = 60.0
+DEFAULT_RATE_WINDOW_S = 10.0
+
+
+class ReplicaMetrics:
+    """Owned by the engine, fed by one scraper; everything it hands out is immutable.
+
+    Pure: `t` is whatever clock the caller uses (seconds), nothing here reads one.
+    """
+
+    def __init__(
+        self,
+        window_s: float = DEFAULT_WINDOW_S,
+        rate_window_s: float = DEFAULT_RATE_WINDOW_S,
+        history_points: int = SPARKLINE_POINTS,
+    ) -> None:
+        self.window_s = window_s
+        self.rate_window_s = rate_window_s
+        self._last: tuple[float, PageValues] | None = None
+        self._steps: deque[Step] = deque()
+        self._view: WindowView | None = None
+        self._rate_history = Ring(history_points)
+        self._p95_history = Ring(history_points)
+        self.bad_lines = 0  # unparseable lines on the latest page
+
+    def add_sample(self, t: float, text: str) -> None:
+        """A /metrics page scraped at time `t`."""
+        self.add_page(t, read_page(text))
+
+    def add_page(self, t: float, page: PageValues) -> None:
+        if self._last is not None:
+            last_t, last_page = self._last
+            if t <= last_t:
+                return  # a late or duplicate sample would make a zero-length step
+            self._steps.append(step_between(last_t, last_page, t, page))
+        while self._steps and self._steps[0].end <= t - self.window_s:
+            self._steps.popleft()
+        self._last = (t, page)
+        self.bad_lines = page.bad_lines
+        self._view = view_of(t, page, self._steps, self.window_s, self.rate_window_s)
+        rate_point, p95_point = sparkline_points(self._view)
+        self._rate_history.push(rate_point)
+        self._p95_history.push(p95_point)
+
+    def view(self) -> WindowView | None:
+        """The latest window, for `DeploymentMetrics`; None before the first page."""
+        return self._view
+
+    def summary(self) -> MetricsSnapshot | None:
+        if self._view is None:
+            return None
+        return snapshot_of(self._view, self._rate_history.values(), self._p95_history.values())

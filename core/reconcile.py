@@ -1,0 +1,169 @@
+"""Reconciling until the fleet matches: `apply`'s loop, and the controller of `fleetdeck run`.
+
+A plan is a pure function of what was observed, so the loop is: observe, plan, apply, and
+observe again. Steps that depend on readiness (a rolling update's next replica) simply
+appear in a later plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hosts.errors import HostError
+
+from .engine import Engine
+from .plan import Plan
+from .snapshot import FleetSnapshot, HostState, ReplicaStatus
+
+LEASE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Converged:
+    ok: bool
+    reason: str  # why it stopped: "converged", "ready", a failure, or "timed out"
+    plans: tuple[Plan, ...]
+    snapshot: FleetSnapshot
+
+
+async def converge(
+    engine: Engine,
+    *,
+    timeout_s: float,
+    wait_ready: bool,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_snapshot: Callable[[FleetSnapshot], None] | None = None,
+    poll_s: float = 1.0,
+) -> Converged:
+    """Apply plans until none is left (and, with wait_ready, every replica is ready)."""
+    deadline = time.monotonic() + timeout_s
+    plans: list[Plan] = []
+    while True:
+        snapshot = await engine.refresh()
+        if on_snapshot is not None:
+            on_snapshot(snapshot)
+        plan = engine.plan()
+        if plan.actions:
+            plans.append(plan)
+            if on_plan is not None:
+                on_plan(plan)
+            outcome = await engine.apply(plan)
+            if outcome.failed:
+                _, error = outcome.failed[0]
+                return Converged(False, error, tuple(plans), await engine.refresh())
+        elif plan.unschedulable:
+            plans.append(plan)
+            reason = "; ".join(f"{u.deployment}: {u.reason}" for u in plan.unschedulable)
+            return Converged(False, reason, tuple(plans), snapshot)
+        else:
+            failed = [
+                r for d in snapshot.deployments for r in d.replicas
+                if r.status == ReplicaStatus.FAILED
+            ]  # fmt: skip
+            if wait_ready and failed:
+                reason = "; ".join(f"{r.id} on {r.host}: {r.reason}" for r in failed)
+                return Converged(False, reason, tuple(plans), snapshot)
+            ready = all(d.ready >= d.desired for d in snapshot.deployments)
+            if not wait_ready or ready:
+                return Converged(True, "ready" if ready else "converged", tuple(plans), snapshot)
+        if time.monotonic() >= deadline:
+            return Converged(False, "timed out", tuple(plans), await engine.refresh())
+        await asyncio.sleep(poll_s)
+
+
+def controller_identity() -> str:
+    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}:{os.getpid()}"
+
+
+class Controller:
+    """The engine's loops with no screen: reconcile (and later autoscaling) every tick,
+    only while this process holds the lease on every reachable host."""
+
+    def __init__(
+        self, engine: Engine, *, interval_s: float = 5.0, holder: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.holder = holder or controller_identity()
+        self.in_charge = False
+
+    async def take_leases(self) -> list[str]:
+        """Take or renew every reachable host's lease; the holders that refused us."""
+        others: list[str] = []
+
+        async def take(name: str) -> None:
+            session = self.engine.sessions[name]
+            try:
+                reply = await session.program.take_lease(self.holder, LEASE_TTL_S)
+            except HostError:
+                return  # unreachable: its replicas are left alone anyway
+            if not reply.get("acquired"):
+                lease = reply.get("lease") or {}
+                others.append(f"{name} (held by {lease.get('holder')})")
+
+        await asyncio.gather(*(take(n) for n, s in self.engine.sessions.items() if s.observation))
+        return others
+
+    async def release_leases(self) -> None:
+        for session in self.engine.sessions.values():
+            try:
+                await session.program.take_lease(self.holder, 0)
+            except HostError:
+                continue
+
+    async def tick(self) -> None:
+        others = await self.take_leases()
+        if others:
+            if self.in_charge or not self._waiting_reported:
+                self.engine.emit(
+                    "controller.waiting",
+                    self.holder,
+                    "another controller is in charge: " + ", ".join(others),
+                    "warning",
+                )
+            self._waiting_reported = True
+            self.in_charge = False
+            return
+        if not self.in_charge:
+            self.engine.emit("controller.in-charge", self.holder, "holding every host's lease")
+        self.in_charge = True
+        self._waiting_reported = False
+        if any(s.state == HostState.CONNECTING for s in self.engine.sessions.values()):
+            return  # not every host has reported yet
+        if not self.engine.observed_since_last_apply():
+            return  # an observation older than our last apply could double-launch
+        plan = self.engine.plan()
+        if plan.actions:
+            await self.engine.apply(plan)
+
+    _waiting_reported = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.engine.watching(min(self.interval_s, 2.0)):
+            try:
+                while not stop.is_set():
+                    await self.tick()
+                    try:
+                        await asyncio.wait_for(stop.wait(), self.interval_s)
+                    except asyncio.TimeoutError:
+                        continue
+            finally:
+                await self.release_leases()
+
+
+async def run_with_controller(engine: Engine, main: Awaitable[object]) -> None:
+    """Run `main` (the TUI) with a Controller alongside it; stop the controller after."""
+    stop = asyncio.Event()
+    controller = asyncio.create_task(Controller(engine).run(stop))
+    try:
+        await main
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, HostError):
+            await asyncio.wait_for(controller, 15)
