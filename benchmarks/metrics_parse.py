@@ -5,7 +5,8 @@ Measured side by side in one run, on the page captured from the real vLLM CPU bu
 
 - full page: every line parsed;
 - filtered: lines kept by name first (core.metrics.families), then parsed;
-- read_page: fleetdeck's whole step (filter, parse, sum over engines, build histograms).
+- read_page: fleetdeck's whole step (filter, parse, sum over engines, build histograms);
+- add_sample: read_page plus the window bookkeeping of a replica scraped every second.
 
 prometheus_client is optional; fleetdeck does not depend on it. To include it:
 
@@ -17,6 +18,7 @@ prometheus_client is optional; fleetdeck does not depend on it. To include it:
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import timeit
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.metrics import families  # noqa: E402
 from core.metrics.prometheus_text import keep_lines, parse_lines  # noqa: E402
+from core.metrics.replica_metrics import ReplicaMetrics  # noqa: E402
 from core.metrics.vllm_page import read_page  # noqa: E402
 
 PAGE = Path(__file__).resolve().parent.parent / (
@@ -46,9 +49,12 @@ def cases(text: str) -> list[tuple[str, Callable[[], int]]]:
         ("fleetdeck, full page", lambda: len(parse_lines(text.splitlines()).samples)),
         ("fleetdeck, filtered", lambda: len(parse_lines(filtered(text)).samples)),
         ("fleetdeck read_page (filter+parse+reduce)", lambda: _read_page_size(text)),
+        ("ReplicaMetrics.add_sample, 60 steps held", _steady_replica(text)),
     ]
     try:
-        from prometheus_client.parser import text_string_to_metric_families
+        from prometheus_client.parser import (  # type: ignore[import-not-found, unused-ignore]
+            text_string_to_metric_families,
+        )
     except ImportError:
         print("prometheus_client not importable: its rows are left out", file=sys.stderr)
         return ours
@@ -62,6 +68,21 @@ def cases(text: str) -> list[tuple[str, Callable[[], int]]]:
         ("prometheus_client, filtered (our filter)", lambda: prom("\n".join(filtered(text)))),
         ("prometheus_client, pre-filtered text", lambda: prom(kept_text)),
     ]
+
+
+def _steady_replica(text: str) -> Callable[[], int]:
+    """add_sample of a replica scraped every second, its 60 s window full."""
+    metrics = ReplicaMetrics()
+    clock = iter(itertools.count())
+    for _ in range(61):
+        metrics.add_sample(float(next(clock)), text)
+
+    def add() -> int:
+        metrics.add_sample(float(next(clock)), text)
+        view = metrics.view()
+        return len(view.histograms) if view else 0
+
+    return add
 
 
 def _read_page_size(text: str) -> int:

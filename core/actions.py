@@ -91,6 +91,7 @@ class ActionRunner:
             gpu_uuids=start.gpu_uuids,
             spec_hash=self._hash_for(deployment, host),
             meta={"gpu_memory_utilization": deployment.vllm.gpu_memory_utilization or 0.9},
+            restart_backoff_s=max(1, round(deployment.restart_backoff)),
         )
         result = await self.sessions[host.name].program.launch(request)
         verb = "adopted" if result.adopted else "started"

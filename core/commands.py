@@ -94,14 +94,30 @@ async def cmd_plan(engine: Engine, args: argparse.Namespace) -> int:
 
 
 async def cmd_apply(engine: Engine, args: argparse.Namespace) -> int:
-    from .reconcile import converge
+    from .handover import controller_in_charge, say_handed_over, wait_for_controller
+    from .reconcile import release_one_shot
 
-    if not args.json:
-        engine.subscribe(lambda event: print(render.event_line(event), flush=True))
     fleet = engine.inventory.fleet.name
     timeout = args.timeout or max(
         (d.start_timeout for d in engine.inventory.deployments), default=900.0
     )
+    others = await controller_in_charge(engine)
+    if others:
+        say_handed_over(others)
+        return await wait_for_controller(engine, timeout) if args.wait else DONE
+    try:
+        return await _apply_holding_leases(engine, args, fleet, timeout)
+    finally:
+        await release_one_shot(engine)
+
+
+async def _apply_holding_leases(
+    engine: Engine, args: argparse.Namespace, fleet: str, timeout: float
+) -> int:
+    from .reconcile import converge
+
+    if not args.json:
+        engine.subscribe(lambda event: print(render.event_line(event), flush=True))
     result = await converge(
         engine,
         timeout_s=timeout,
@@ -115,9 +131,9 @@ async def cmd_apply(engine: Engine, args: argparse.Namespace) -> int:
         document: dict[str, Any] = {
             "ok": result.ok,
             "reason": result.reason,
-            "plan": render.plan_json(result.plans[0]) if result.plans else render.plan_json(
-                engine.plan()
-            ),
+            "plan": render.plan_json(result.plans[0])
+            if result.plans
+            else render.plan_json(engine.plan()),
             "steps": [render.plan_json(p) for p in result.plans],
             "status": result.snapshot.model_dump(mode="json"),
             "events": [e.model_dump(mode="json") for e in engine.events],
@@ -153,9 +169,23 @@ async def cmd_down(engine: Engine, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return USAGE
+    from .handover import controller_in_charge
+    from .reconcile import release_one_shot
+
+    others = await controller_in_charge(engine)
+    if others:
+        print(
+            "error: a controller is in charge of " + ", ".join(others) + " and would start the"
+            " replicas again\n  next: stop `fleetdeck run` (or close the console) first",
+            file=sys.stderr,
+        )
+        return FAILED
     if not args.json:
         engine.subscribe(lambda event: print(render.event_line(event), flush=True))
-    outcome = await engine.down(args.deployment)
+    try:
+        outcome = await engine.down(args.deployment)
+    finally:
+        await release_one_shot(engine)
     if args.json:
         stopped = [f"{a.deployment}/{a.replica}" for a in outcome.done]
         failed = [{"replica": f"{a.deployment}/{a.replica}", "error": e} for a, e in outcome.failed]

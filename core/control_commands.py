@@ -14,7 +14,8 @@ from typing import Any
 from . import render
 from .engine import Engine
 from .exit_codes import DONE, FAILED, PARTIAL, USAGE
-from .reconcile import Controller, converge
+from .handover import controller_in_charge, say_handed_over, wait_for_controller
+from .reconcile import Controller, converge, release_one_shot
 
 
 def _deployment_or_usage(engine: Engine, args: argparse.Namespace) -> str | None:
@@ -30,10 +31,17 @@ def _deployment_or_usage(engine: Engine, args: argparse.Namespace) -> str | None
 
 
 async def _converge_and_report(engine: Engine, args: argparse.Namespace) -> int:
-    engine.subscribe(lambda event: print(render.event_line(event), flush=True))
     deployment = engine.inventory.deployment(args.deployment)
     timeout = args.timeout or (deployment.start_timeout if deployment else 900.0)
-    result = await converge(engine, timeout_s=timeout, wait_ready=not args.no_wait)
+    others = await controller_in_charge(engine)
+    if others:
+        say_handed_over(others)
+        return DONE if args.no_wait else await wait_for_controller(engine, timeout)
+    engine.subscribe(lambda event: print(render.event_line(event), flush=True))
+    try:
+        result = await converge(engine, timeout_s=timeout, wait_ready=not args.no_wait)
+    finally:
+        await release_one_shot(engine)
     line = next((d for d in result.snapshot.deployments if d.name == args.deployment), None)
     if line is not None:
         print(f"{line.name}: {line.status.value} {line.ready}/{line.desired}")

@@ -51,8 +51,10 @@ class Engine:
         self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
         self._applied_at = 0.0
         self._watchers = 0
-        self._watch_tasks: list[asyncio.Task[None]] = []
+        self._watch_tasks: dict[str, asyncio.Task[None]] = {}
+        self._watch_interval = 1.0
         self.events: list[Event] = []
+        self._closing: set[asyncio.Task[None]] = set()
         directory = state_dir or user_state_dir(inventory)
         self.journal = EventJournal(directory)
         self.overrides = Overrides(directory, inventory)
@@ -173,6 +175,30 @@ class Engine:
             self.emit("placement.blocked", item.deployment, item.reason, "error")
         return outcome
 
+    def replace_inventory(self, inventory: Inventory) -> None:
+        """Take a changed inventory: new hosts get sessions, removed ones are closed later."""
+        self.inventory = inventory
+        for host in inventory.hosts:
+            if host.name not in self.sessions or self.sessions[host.name].host != host:
+                self.sessions[host.name] = HostSession(host)
+        for name in [n for n in self.sessions if inventory.host(n) is None]:
+            session = self.sessions.pop(name)
+            task = asyncio.get_running_loop().create_task(session.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        self._secrets = None
+        self.overrides = Overrides(self.overrides.path.parent, inventory)
+        self.desired = self.overrides.desired()
+        self.actions = ActionRunner(
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
+        )
+        if self._watchers:
+            self._sync_watch_tasks()
+
+    def reload_overrides(self) -> None:
+        """Pick up scale/stop/start written by another fleetdeck process."""
+        self.desired = self.overrides.desired()
+
     def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
         """Change a deployment's replica count (None: back to the inventory's)."""
         if replicas is None:
@@ -250,20 +276,31 @@ class Engine:
         """One watch channel per host while any reader needs it (the TUI, a controller)."""
         self._watchers += 1
         if self._watchers == 1:
-            self._watch_tasks = [
-                asyncio.create_task(self._watch_host(s, interval_s)) for s in self.sessions.values()
-            ]
+            self._watch_interval = interval_s
+            self._sync_watch_tasks()
         try:
             yield
         finally:
             self._watchers -= 1
             if self._watchers == 0:
-                tasks, self._watch_tasks = self._watch_tasks, []
+                tasks, self._watch_tasks = list(self._watch_tasks.values()), {}
                 for task in tasks:
                     task.cancel()
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+
+    def _sync_watch_tasks(self) -> None:
+        """One watch task per current session (after an inventory change too)."""
+        for name, task in list(self._watch_tasks.items()):
+            if name not in self.sessions or task.get_name() != f"watch:{id(self.sessions[name])}":
+                task.cancel()
+                del self._watch_tasks[name]
+        for name, session in self.sessions.items():
+            if name not in self._watch_tasks:
+                self._watch_tasks[name] = asyncio.create_task(
+                    self._watch_host(session, self._watch_interval), name=f"watch:{id(session)}"
+                )
 
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""

@@ -173,6 +173,11 @@ def _sort_replicas(
             if not replica.alive and not replica.wrapper_alive:
                 result.actions.append(Stop(name, replica.replica, host, "clean up stopped"))
             continue
+        if not replica.alive and not replica.wrapper_alive:
+            # Nothing runs and nothing will restart it (a host reboot, a killed supervisor).
+            why = "clean up: neither vLLM nor its supervisor is running"
+            result.actions.append(Stop(name, replica.replica, host, why))
+            continue
         gave_up = give_up_reason(replica, deployment, now)
         if gave_up is not None:
             result.actions.append(Stop(name, replica.replica, host, gave_up, mark_failed=True))

@@ -14,12 +14,15 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hosts.errors import HostError
 
 from .engine import Engine
+from .errors import FleetdeckError
+from .inventory import load_inventory
 from .plan import Plan
-from .snapshot import FleetSnapshot, HostState, ReplicaStatus
+from .snapshot import FleetSnapshot, HostState
 
 LEASE_TTL_S = 30.0
 
@@ -62,13 +65,8 @@ async def converge(
             reason = "; ".join(f"{u.deployment}: {u.reason}" for u in plan.unschedulable)
             return Converged(False, reason, tuple(plans), snapshot)
         else:
-            failed = [
-                r for d in snapshot.deployments for r in d.replicas
-                if r.status == ReplicaStatus.FAILED
-            ]  # fmt: skip
-            if wait_ready and failed:
-                reason = "; ".join(f"{r.id} on {r.host}: {r.reason}" for r in failed)
-                return Converged(False, reason, tuple(plans), snapshot)
+            # A crashed replica is restarted by its supervisor and may come up; the plan
+            # gives up on it (and the loop ends above) after max_start_failures.
             ready = all(d.ready >= d.desired for d in snapshot.deployments)
             if not wait_ready or ready:
                 return Converged(True, "ready" if ready else "converged", tuple(plans), snapshot)
@@ -92,6 +90,24 @@ class Controller:
         self.interval_s = interval_s
         self.holder = holder or controller_identity()
         self.in_charge = False
+        self._inventory_mtime = _mtime(engine.inventory.source)
+
+    def reload_inventory_if_changed(self) -> None:
+        """The file is the source of truth: a valid edit is taken, a broken one reported."""
+        mtime = _mtime(self.engine.inventory.source)
+        if mtime == self._inventory_mtime:
+            return
+        self._inventory_mtime = mtime
+        source = self.engine.inventory.source
+        try:
+            inventory = load_inventory(source)
+        except FleetdeckError as exc:
+            self.engine.emit(
+                "inventory.invalid", str(source), f"{exc}; keeping the last good one", "error"
+            )
+            return
+        self.engine.replace_inventory(inventory)
+        self.engine.emit("inventory.reloaded", str(source), "applying the changed inventory")
 
     async def take_leases(self) -> list[str]:
         """Take or renew every reachable host's lease; the holders that refused us."""
@@ -118,6 +134,8 @@ class Controller:
                 continue
 
     async def tick(self) -> None:
+        self.reload_inventory_if_changed()
+        self.engine.reload_overrides()
         others = await self.take_leases()
         if others:
             if self.in_charge or not self._waiting_reported:
@@ -167,3 +185,27 @@ async def run_with_controller(engine: Engine, main: Awaitable[object]) -> None:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError, HostError):
             await asyncio.wait_for(controller, 15)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+async def lease_for_one_shot(engine: Engine, ttl_s: float = 600.0) -> list[str]:
+    """A one-shot command (apply, scale, down...) holds the leases while it acts.
+
+    Returns the hosts held by another controller (then nothing was taken and the caller
+    must not act); an empty list means this process now holds every reachable host.
+    """
+    controller = Controller(engine)
+    others = await controller.take_leases()
+    if others:
+        await controller.release_leases()
+    return others
+
+
+async def release_one_shot(engine: Engine) -> None:
+    await Controller(engine).release_leases()

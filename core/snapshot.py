@@ -66,6 +66,7 @@ class HostSnapshot(Frozen):
     load_1m: float | None = None
     memory_used_mib: float | None = None
     memory_total_mib: float | None = None
+    lease_holder: str | None = None  # the controller in charge of this host, if any
 
 
 class LatencyPercentiles(Frozen):

@@ -14,8 +14,8 @@ of hosts/remote/rotate.py is the only other way a line can be missed. Until the 
 line arrives the follower has no offset, so a resume then starts again from `tail`.
 
 Memory: the follower keeps the last `keep_lines` lines for a screen (a deque; 0 keeps
-none, as the CLI does) and each line is at most 16 KiB (longer ones arrive in pieces),
-so it holds at most keep_lines x 16 KiB, whatever the log's size.
+none, as the CLI does) and each line is at most 8 KiB (longer ones arrive in pieces),
+so it holds at most keep_lines x 8 KiB, whatever the log's size.
 """
 
 from __future__ import annotations

@@ -20,6 +20,12 @@ STATUS_VARIABLES: tuple[str, ...] = (
 )
 """Every status colour variable a widget may ask for."""
 
+LEVEL_VARIABLES: tuple[str, ...] = ("level-info", "level-warning", "level-error")
+"""Colours of an event's level (`Event.level`) in the events panel."""
+
+SPARKLINE_VARIABLES: tuple[str, ...] = ("spark-rate", "spark-latency")
+"""Colours of the request-rate and latency sparklines."""
+
 # For themes that are not ours (Textual's built-ins, picked from the command palette):
 # borrow the theme's own semantic colours so the lights still match its palette.
 _STATUS_FROM_THEME: dict[str, str] = {
@@ -30,6 +36,11 @@ _STATUS_FROM_THEME: dict[str, str] = {
     "status-degraded": "warning",
     "status-failed": "error",
     "status-unknown": "accent",
+    "level-info": "foreground-muted",
+    "level-warning": "warning",
+    "level-error": "error",
+    "spark-rate": "primary",
+    "spark-latency": "accent",
 }
 
 FLEETDECK_DARK = Theme(
@@ -53,6 +64,11 @@ FLEETDECK_DARK = Theme(
         "status-degraded": "#D29922",
         "status-failed": "#F85149",
         "status-unknown": "#A371F7",
+        "level-info": "#8B949E",
+        "level-warning": "#D29922",
+        "level-error": "#F85149",
+        "spark-rate": "#58A6FF",
+        "spark-latency": "#F5A524",
         "footer-key-foreground": "#4C9EEB",
     },
 )
@@ -78,6 +94,11 @@ FLEETDECK_LIGHT = Theme(
         "status-degraded": "#9A6700",
         "status-failed": "#CF222E",
         "status-unknown": "#8250DF",
+        "level-info": "#59636E",
+        "level-warning": "#9A6700",
+        "level-error": "#CF222E",
+        "spark-rate": "#0969DA",
+        "spark-latency": "#BF8700",
         "footer-key-foreground": "#0969DA",
     },
 )
@@ -87,7 +108,7 @@ DEFAULT_THEME = FLEETDECK_DARK.name
 
 
 def status_variable_defaults(theme: Theme) -> dict[str, str]:
-    """Status colours for a theme that does not define them (App.get_theme_variable_defaults).
+    """Status, level and sparkline colours for a theme that does not define them (App.get_theme_variable_defaults).
 
     Textual fills in a theme's variables over these, so our own themes keep theirs.
     """

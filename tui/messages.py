@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from core.events import Event
 from core.snapshot import FleetSnapshot
 
 
@@ -25,3 +26,20 @@ class DeploymentSelected(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class EventReceived(Message):
+    """The engine emitted an event (every one counts: none replaces another)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ActionSucceeded(Message):
+    """The engine carried out an action the user asked for ("scaled llama8b to 3")."""
+
+    def __init__(self, deployment: str, summary: str) -> None:
+        super().__init__()
+        self.deployment = deployment
+        self.summary = summary

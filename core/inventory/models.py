@@ -204,6 +204,9 @@ class Deployment(InventoryModel):
     """Scale to autoscale.min (or stop) after this long without requests."""
     start_timeout: Duration = 900.0
     """How long a replica may take to become ready before it counts as failed."""
+    restart_backoff: Duration = 10.0
+    """First delay before the host's supervisor restarts a crashed replica; doubles up to
+    5 minutes, and resets after 10 minutes up."""
     max_start_failures: Annotated[int, Field(ge=1)] = 3
     """Failed starts in a row (never ready) after which a replica is stopped, not retried."""
     update_strategy: Literal["rolling", "recreate"] = "rolling"

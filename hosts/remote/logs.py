@@ -24,7 +24,7 @@ from .layout import JsonDict
 
 CHUNK = 64 * 1024
 READ_LIMIT = 1024 * 1024  # per poll; more waits for the next round, without a sleep
-MAX_LINE = 16 * 1024
+MAX_LINE = 8 * 1024  # worst case 6x as JSON escapes: under asyncio's 64 KiB line limit
 POLL_S = 0.25
 
 

@@ -88,6 +88,22 @@ def replica_pids(state_dir: Path) -> set[int]:
     return found
 
 
+def replica_sessions(state_dir: Path) -> set[int]:
+    """Session ids of the replica processes: one per supervisor ever launched and alive.
+
+    The set of pids changes on its own (the supervisor's log checker sleeps in a child,
+    the simulator forks while it loads); a second launch would add a session.
+    """
+    sessions = set()
+    for pid in replica_pids(state_dir):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        sessions.add(int(stat.rpartition(")")[2].split()[4]))
+    return sessions
+
+
 @pytest.fixture
 def applied(
     sshd_fleet_factory: Callable[[int], SshdFleet], tmp_path: Path, state_home: Path
@@ -144,43 +160,47 @@ async def test_paused_sshd_is_unreachable_within_keepalive_and_comes_back(
     applied: tuple[SshdFleet, Path],
 ) -> None:
     fleet, path = applied
-    pids = replica_pids(fleet.hosts[0].state_dir)
-    watch = Watch(Engine(load_inventory(path)))
-    try:
-        await watch.until(lambda s: replica_pid(s) is not None, 10)
-        fleet.pause_host("host-1")
-        detected = await watch.until(lambda s: host_state(s) == HostState.UNREACHABLE, 10)
-        assert detected <= DETECT_BOUND_S
-        assert replica_pids(fleet.hosts[0].state_dir) == pids, "replicas live on, unsupervised"
-        fleet.resume_host("host-1")
-        back = await watch.until(lambda s: host_state(s) == HostState.UP, 10)
-        print(f"\nSIGSTOP: unreachable after {detected:.2f}s; up {back:.2f}s after SIGCONT")
-        await watch.until(lambda s: replica_pid(s) is not None, 5)
-    finally:
-        await watch.close()
-    assert replica_pids(fleet.hosts[0].state_dir) == pids
-
-
-async def test_killed_sshd_reconnects_and_readopts(applied: tuple[SshdFleet, Path]) -> None:
-    fleet, path = applied
-    pids = replica_pids(fleet.hosts[0].state_dir)
+    sessions = replica_sessions(fleet.hosts[0].state_dir)
     engine = Engine(load_inventory(path))
     watch = Watch(engine)
     try:
         await watch.until(lambda s: replica_pid(s) is not None, 10)
-        before = replica_pid(engine.snapshot())
+        leader = replica_pid(engine.snapshot())
+        assert leader is not None
+        fleet.pause_host("host-1")
+        detected = await watch.until(lambda s: host_state(s) == HostState.UNREACHABLE, 10)
+        assert detected <= DETECT_BOUND_S
+        assert alive(leader), "the replica lives on with its host's sshd frozen"
+        fleet.resume_host("host-1")
+        back = await watch.until(lambda s: host_state(s) == HostState.UP, 10)
+        print(f"\nSIGSTOP: unreachable after {detected:.2f}s; up {back:.2f}s after SIGCONT")
+        await watch.until(lambda s: replica_pid(s) == leader, 5)
+    finally:
+        await watch.close()
+    assert replica_sessions(fleet.hosts[0].state_dir) == sessions
+
+
+async def test_killed_sshd_reconnects_and_readopts(applied: tuple[SshdFleet, Path]) -> None:
+    fleet, path = applied
+    sessions = replica_sessions(fleet.hosts[0].state_dir)
+    engine = Engine(load_inventory(path))
+    watch = Watch(engine)
+    try:
+        await watch.until(lambda s: replica_pid(s) is not None, 10)
+        leader = replica_pid(engine.snapshot())
+        assert leader is not None
         fleet.stop_host("host-1")
         detected = await watch.until(lambda s: host_state(s) == HostState.UNREACHABLE, 10)
         assert detected <= DETECT_BOUND_S
-        assert replica_pids(fleet.hosts[0].state_dir) == pids
+        assert alive(leader), "the replica lives on with its host's sshd gone"
         fleet.start_host("host-1")
-        back = await watch.until(lambda s: replica_pid(s) == before, 10)
+        back = await watch.until(lambda s: replica_pid(s) == leader, 10)
         print(f"\nkill: unreachable after {detected:.2f}s; adopted {back:.2f}s after restart")
         await engine.refresh()
         assert engine.plan().actions == ()
     finally:
         await watch.close()
-    assert replica_pids(fleet.hosts[0].state_dir) == pids, "nothing launched a second time"
+    assert replica_sessions(fleet.hosts[0].state_dir) == sessions, "no second launch"
 
 
 def test_console_killed_with_sigkill_then_a_new_one_adopts(
@@ -203,10 +223,13 @@ def test_console_killed_with_sigkill_then_a_new_one_adopts(
     ]
     try:
         deadline = time.monotonic() + 15
-        while not replica_pids(state_dir) and time.monotonic() < deadline:
+        while not list(state_dir.glob("chat/*/pid")) and time.monotonic() < deadline:
             time.sleep(0.05)
-        pids = replica_pids(state_dir)
-        assert pids, "apply launched nothing"
+        pid_files = list(state_dir.glob("chat/*/pid"))
+        assert len(pid_files) == 1, "apply launched nothing"
+        leader = int(pid_files[0].read_text())
+        sessions = replica_sessions(state_dir)
+        assert len(sessions) == 1
         for console in consoles:  # mid-way: the replica is still loading
             assert console.poll() is None
             console.send_signal(signal.SIGKILL)
@@ -218,8 +241,8 @@ def test_console_killed_with_sigkill_then_a_new_one_adopts(
         assert again.returncode == 0, again.stdout + again.stderr
         status = json.loads(fleetdeck("status", str(inventory), "--json").stdout)
         replicas = [r for d in status["deployments"] for r in d["replicas"]]
-        assert len(replicas) == 1 and replicas[0]["pid"] in pids
-        assert replica_pids(state_dir) == pids, "adopted, not launched again"
+        assert len(replicas) == 1 and replicas[0]["pid"] == leader
+        assert replica_sessions(state_dir) == sessions, "adopted, not launched again"
     finally:
         for console in consoles:
             if console.poll() is None:

@@ -1,16 +1,21 @@
-"""One row per deployment: status light, name, model, ready/desired, hosts, endpoint."""
+"""One row per deployment: status, name, model, ready/desired, load, latency, hosts, endpoint."""
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import var
 from textual.widgets import DataTable
 
 from core.snapshot import DeploymentSnapshot
+from tui.deployment_access import api_base
 from tui.messages import DeploymentSelected
 from tui.widgets.gpu_summary import NO_VALUE
 from tui.widgets.keyed_table import Cells, KeyedTable
-from tui.widgets.status_light import deployment_light, styled_light
+from tui.widgets.metrics_text import format_rate, format_seconds, spark_bars
+from tui.widgets.status_light import deployment_light, light_style, styled_light
+
+SPARK_WIDTH = 8
 
 
 def replica_hosts(deployment: DeploymentSnapshot) -> str:
@@ -25,6 +30,8 @@ class DeploymentsTable(KeyedTable):
         ("name", "Deployment"),
         ("model", "Model"),
         ("ready", "Ready"),
+        ("rate", "Req/s"),
+        ("p95", "p95"),
         ("hosts", "Hosts"),
         ("endpoint", "Endpoint"),
     )
@@ -43,15 +50,33 @@ class DeploymentsTable(KeyedTable):
         self.sync_rows({d.name: self._cells(d) for d in self.deployments})
 
     def _cells(self, deployment: DeploymentSnapshot) -> Cells:
-        light = styled_light(deployment_light(deployment.status), self.app.theme_variables)
+        variables = self.app.theme_variables
+        metrics = deployment.metrics
         return (
-            light,
+            styled_light(deployment_light(deployment.status), variables),
             Text(deployment.name),
             Text(deployment.model),
             Text(f"{deployment.ready}/{deployment.desired}", justify="right"),
+            self._trend(
+                format_rate(metrics.request_rate) if metrics else NO_VALUE,
+                metrics.request_rate_history if metrics else (),
+                light_style("spark-rate", variables),
+            ),
+            self._trend(
+                format_seconds(metrics.e2e_latency_s.p95) if metrics else NO_VALUE,
+                metrics.e2e_p95_history if metrics else (),
+                light_style("spark-latency", variables),
+            ),
             Text(replica_hosts(deployment)),
-            Text(deployment.endpoint or NO_VALUE),
+            Text(api_base(deployment) or NO_VALUE),
         )
+
+    @staticmethod
+    def _trend(figure: str, history: tuple[float, ...], style: Style) -> Text:
+        """The current figure, then a sparkline of its recent history (a cell is no widget)."""
+        text = Text(f"{figure:>5} ", justify="left")
+        text.append(spark_bars(history, SPARK_WIDTH), style)
+        return text
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:

@@ -1,0 +1,89 @@
+"""A deployment's metrics: rates and gauges summed, percentiles from summed buckets."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.metrics import families
+from core.metrics.deployment_metrics import DeploymentMetrics, aggregate
+from core.metrics.replica_metrics import ReplicaMetrics
+from core.metrics.ring import Ring
+from tests.unit.test_metrics_page import REAL_TEXT, observe, with_values, zeroed
+from tests.unit.test_metrics_replica import RUNNING, served
+
+KV = 'vllm:kv_cache_usage_perc{engine="0",model_name="tiny"}'
+WAITING = 'vllm:num_requests_waiting{engine="0",model_name="tiny"}'
+
+
+def replica(t0: float, first: str, t1: float, second: str) -> ReplicaMetrics:
+    metrics = ReplicaMetrics()
+    metrics.add_sample(t0, first)
+    metrics.add_sample(t1, second)
+    return metrics
+
+
+def test_percentiles_come_from_the_summed_buckets_not_from_averaged_percentiles() -> None:
+    # Replica a served 4 requests of 0.4 s, replica b 6 of 0.6 s, both in 10 s.
+    a = replica(0.0, REAL_TEXT, 10.0, served(REAL_TEXT, 4, 0.4))
+    b = replica(0.0, REAL_TEXT, 10.0, served(REAL_TEXT, 6, 0.6))
+    a_summary, b_summary = a.summary(), b.summary()
+    assert a_summary is not None and b_summary is not None
+    # a alone: 4 in (0.3, 0.5], p50 rank 2 -> 0.3 + 0.2 * 2/4 = 0.4
+    # b alone: 6 in (0.5, 0.8], p50 rank 3 -> 0.5 + 0.3 * 3/6 = 0.65
+    assert a_summary.e2e_latency_s.p50 == pytest.approx(0.4)
+    assert b_summary.e2e_latency_s.p50 == pytest.approx(0.65)
+    deployment = DeploymentMetrics().update(10.0, [a, b])
+    assert deployment is not None
+    # Together: (0.3, 0.5] 4, (0.5, 0.8] 6. p50 rank 5 -> 0.5 + 0.3 * 1/6 = 0.55, where the
+    # mean of the two percentiles would say 0.525. p95 rank 9.5 -> 0.5 + 0.3 * 5.5/6.
+    assert deployment.e2e_latency_s.p50 == pytest.approx(0.55)
+    assert deployment.e2e_latency_s.p95 == pytest.approx(0.775)
+    assert deployment.request_rate == pytest.approx(1.0)  # 0.4 + 0.6 req/s
+    assert deployment.requests_in_window == 10.0
+    assert deployment.requests_total == 2 * 21.0 + 10.0
+
+
+def test_gauges_are_summed_and_kv_usage_averaged() -> None:
+    busy = with_values(REAL_TEXT, {RUNNING: 3.0, WAITING: 2.0, KV: 0.5})
+    quiet = with_values(REAL_TEXT, {RUNNING: 1.0, KV: 0.1})
+    view = aggregate(5.0, [replica(0.0, busy, 5.0, busy), replica(0.0, quiet, 5.0, quiet)])
+    assert view is not None
+    assert (view.running, view.waiting) == (4.0, 2.0)
+    assert view.kv_cache_usage == pytest.approx(0.3)
+    assert view.generation_tokens_per_s == 0.0
+
+
+def test_a_replica_not_scraped_lately_is_left_out() -> None:
+    fresh = replica(0.0, zeroed(REAL_TEXT), 100.0, REAL_TEXT)  # 21 requests in 100 s
+    stale = replica(0.0, zeroed(REAL_TEXT), 10.0, REAL_TEXT)  # last scraped at t=10
+    view = aggregate(100.0, [fresh, stale], max_age_s=30.0)
+    assert view is not None and view.request_rate == pytest.approx(0.21)
+    assert aggregate(100.0, [stale], max_age_s=30.0) is None
+    everything = aggregate(100.0, [fresh, stale])
+    assert everything is not None and everything.request_rate == pytest.approx(0.21 + 2.1)
+
+
+def test_a_deployment_keeps_its_own_sparklines() -> None:
+    metrics = DeploymentMetrics(history_points=3)
+    assert metrics.update(0.0, []) is None
+    one = ReplicaMetrics()
+    text = REAL_TEXT
+    for t in range(1, 5):
+        one.add_sample(float(t), text)
+        summary = metrics.update(float(t), [one])
+        text = observe(served(text, 2, 0.4), families.TTFT, [0.01] * 2)
+    assert summary is not None
+    # Updates at t=2..4; 2 requests every second from t=1 on.
+    assert summary.request_rate_history == pytest.approx((2.0, 2.0, 2.0))
+    assert summary.e2e_p95_history[-1] == pytest.approx(0.3 + 0.2 * 0.95)
+    assert summary.ttft_s.p50 == pytest.approx(0.005 + 0.005 * 0.5)  # all in (0.005, 0.01]
+
+
+def test_a_ring_holds_its_newest_points_oldest_first() -> None:
+    ring = Ring(3)
+    for value in range(5):
+        ring.push(float(value))
+    assert ring.values() == (2.0, 3.0, 4.0)
+    assert (len(ring), ring.capacity) == (3, 3)
+    with pytest.raises(ValueError):
+        Ring(0)

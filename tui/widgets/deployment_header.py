@@ -1,0 +1,77 @@
+"""The top of the detail screen: status, model, readiness, endpoint, key and a test command.
+
+The lines are built by `header_lines` from the snapshot alone (plus what the inventory
+says about the key), as plain strings, so they are tested without an app. The key is
+shown masked, and the test command names its variable, never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.style import Style
+from rich.text import Text
+from textual.reactive import var
+from textual.widgets import Static
+
+from core.snapshot import DeploymentSnapshot
+from tui.deployment_access import ClientHint, api_base, key_variable, test_command_for
+from tui.widgets.gpu_summary import NO_VALUE
+from tui.widgets.metrics_text import metrics_line
+from tui.widgets.status_light import deployment_light, styled_light
+
+_LABEL_WIDTH = 10
+_LABEL_STYLE = Style(dim=True)
+
+
+def key_summary(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str:
+    variable = key_variable(deployment, hint)
+    if variable is None:
+        return "none (the endpoint is open)"
+    masked = deployment.api_key_masked or "set"
+    return f"{masked} (in ${variable})"
+
+
+def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> list[tuple[str, str]]:
+    """(label, value) lines under the status line."""
+    return [
+        ("endpoint", api_base(deployment) or NO_VALUE),
+        ("api key", key_summary(deployment, hint)),
+        ("test", test_command_for(deployment, hint) or "(no replica is ready yet)"),
+        ("metrics", metrics_line(deployment.metrics)),
+    ]
+
+
+class DeploymentHeader(Static):
+    deployment: var[DeploymentSnapshot | None] = var(None)
+    hint: var[ClientHint | None] = var(None)
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
+        self._redraw()
+
+    def watch_deployment(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.is_mounted:
+            self.update(self._text(self.app.theme_variables))
+
+    def _text(self, variables: Mapping[str, str]) -> Text:
+        deployment = self.deployment
+        if deployment is None:
+            return Text("waiting for the first snapshot…")
+        text = Text.assemble(
+            styled_light(deployment_light(deployment.status), variables),
+            "  ",
+            (deployment.name, Style(bold=True)),
+            "  ",
+            deployment.model,
+            "  ",
+            f"{deployment.ready}/{deployment.desired} ready",
+        )
+        for label, value in header_lines(deployment, self.hint):
+            text.append("\n")
+            text.append(f"{label:<{_LABEL_WIDTH}}", _LABEL_STYLE)
+            text.append(value)
+        return text

@@ -1,0 +1,65 @@
+"""The engine's latest events, newest first, each line coloured by its level.
+
+Bounded: only the last `max_events` are kept. The lines are drawn in the same words as
+`fleetdeck events` / the headless CLI (core.render.event_line), so the console and the
+journal read alike. Colours are resolved from theme variables (`$level-info`, ...) and
+redrawn when the theme changes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.events import Event
+from core.render import event_line
+from tui.widgets.status_light import light_style
+
+LEVELS = ("info", "warning", "error")
+
+
+def level_variable(level: str) -> str:
+    return f"level-{level if level in LEVELS else 'info'}"
+
+
+class EventsPanel(VerticalScroll, can_focus=False):
+    def __init__(self, *, max_events: int = 200, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._events: deque[Event] = deque(maxlen=max_events)
+        self.border_title = "Events"
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """Newest first."""
+        return tuple(self._events)
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._text(), id="events-body")
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
+
+    def add(self, event: Event) -> None:
+        self._events.appendleft(event)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.is_mounted:
+            self.query_one("#events-body", Static).update(self._text())
+
+    def _text(self) -> Text:
+        if not self._events:
+            return Text("no events yet", style=light_style("level-info", self._variables()))
+        variables = self._variables()
+        lines = [
+            Text(event_line(event), style=light_style(level_variable(event.level), variables))
+            for event in self._events
+        ]
+        return Text("\n").join(lines)
+
+    def _variables(self) -> dict[str, str]:
+        return self.app.theme_variables if self.is_attached else {}

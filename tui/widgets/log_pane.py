@@ -1,0 +1,102 @@
+"""A replica's log, followed live: bounded, batched, and calm when the stream ends.
+
+One worker follows one replica; following another cancels it (an exclusive worker
+group), which closes the engine's stream where it waits. Lines are collected for
+`flush_s` and written in one `write_lines`, so a chatty replica costs one repaint per
+batch rather than one per line; `max_lines` bounds the memory the pane holds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from textual import work
+from textual.timer import Timer
+from textual.widgets import Log
+from textual.worker import Worker, WorkerState
+
+from core.console_api import ConsoleBackend
+from tui.error_notice import describe_error
+
+LOG_WORKER = "logs"
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(line: str) -> str:
+    """A log line without terminal escapes or control characters that would garble the pane."""
+    return _ESCAPES.sub("", line.rstrip("\r\n")).expandtabs(4)
+
+
+class LogPane(Log):
+    def __init__(
+        self,
+        backend: ConsoleBackend,
+        *,
+        tail: int = 200,
+        max_lines: int = 2000,
+        flush_s: float = 0.1,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(max_lines=max_lines, id=id)
+        self._backend = backend
+        self._tail = tail
+        self._flush_s = flush_s
+        self._pending: list[str] = []
+        self._flush_timer: Timer | None = None
+        self._worker: Worker[None] | None = None
+        self.following: str | None = None
+        """The replica whose log is shown (None before the first one is picked)."""
+        self.border_title = "Log"
+
+    @property
+    def streaming(self) -> bool:
+        return self._worker is not None and not self._worker.is_finished
+
+    def follow(self, replica_id: str) -> None:
+        """Show `replica_id`'s log from its last `tail` lines on; a no-op if already live."""
+        if replica_id == self.following and self.streaming:
+            return
+        self.following = replica_id
+        self._pending.clear()
+        self.clear()
+        self.border_title = f"Log · {replica_id}"
+        self.border_subtitle = "following"
+        self._worker = self._stream(replica_id)
+
+    @work(group=LOG_WORKER, exclusive=True, exit_on_error=False)
+    async def _stream(self, replica_id: str) -> None:
+        stream = self._backend.follow_logs(replica_id, tail=self._tail)
+        try:
+            async for line in stream:
+                self._pending.append(printable(line))
+                if self._flush_timer is None:
+                    self._flush_timer = self.set_timer(self._flush_s, self._flush)
+        finally:
+            # Close the engine's stream now (its SSH channel), not whenever it is collected.
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        lines, self._pending = self._pending, []
+        if lines:
+            self.write_lines(lines)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where the end of a stream is told: a line in the pane, not a crash."""
+        if event.worker is not self._worker or self.following is None:
+            return  # a stream that was switched away from; its end is nobody's news
+        if event.state is WorkerState.SUCCESS:
+            notice = "the log stream ended"
+        elif event.state is WorkerState.ERROR and event.worker.error is not None:
+            notice = describe_error(
+                event.worker.error,
+                doing=f"follow the log of {self.following}",
+                fallback_step="",
+            ).one_line
+        else:
+            return
+        self._flush()
+        self.border_subtitle = "not following"
+        self.write_line(f"── {notice} · Enter on the replica follows it again ──")

@@ -1,0 +1,66 @@
+"""Metric figures and text sparklines for table cells and the detail header.
+
+Pure (numbers in, strings out) so the wording is tested as plain strings. Table cells
+are Rich renderables, not widgets, so rows draw their sparkline from block characters;
+the detail screen uses Textual's `Sparkline` widget for the same series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.snapshot import MetricsSnapshot
+from tui.widgets.gpu_summary import NO_VALUE
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark_bars(values: Sequence[float], width: int) -> str:
+    """The last `width` values as bars scaled to their own maximum ("" when none)."""
+    points = list(values)[-width:]
+    if not points:
+        return ""
+    top = max(points)
+    if top <= 0:
+        return _BARS[0] * len(points)
+    last = len(_BARS) - 1
+    return "".join(_BARS[min(last, max(0, round(v / top * last)))] for v in points)
+
+
+def format_rate(value: float | None) -> str:
+    if value is None:
+        return NO_VALUE
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def format_seconds(value: float | None) -> str:
+    if value is None:
+        return NO_VALUE
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
+
+
+def format_count(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value:.0f}"
+
+
+def format_share(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value * 100:.0f}%"
+
+
+def metrics_line(metrics: MetricsSnapshot | None) -> str:
+    """One line of a deployment's figures for the detail header."""
+    if metrics is None:
+        return "no metrics yet (the first scrapes are on their way)"
+    parts = [
+        f"req/s {format_rate(metrics.request_rate)}",
+        f"p50 {format_seconds(metrics.e2e_latency_s.p50)}",
+        f"p95 {format_seconds(metrics.e2e_latency_s.p95)}",
+        f"TTFT p95 {format_seconds(metrics.ttft_s.p95)}",
+        f"gen tok/s {format_rate(metrics.generation_tokens_per_s)}",
+        f"running {format_count(metrics.running)}",
+        f"waiting {format_count(metrics.waiting)}",
+        f"KV {format_share(metrics.kv_cache_usage)}",
+    ]
+    if metrics.error_ratio:
+        parts.append(f"errors {format_share(metrics.error_ratio)}")
+    return " · ".join(parts)
