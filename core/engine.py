@@ -25,6 +25,7 @@ from .launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
 from .overrides import Overrides
 from .plan import Plan, Stop, make_plan
 from .snapshot import FleetSnapshot, ReplicaStatus
+from .telemetry import Telemetry
 from .user_state import user_state_dir
 
 __all__ = ["ApplyOutcome", "Engine"]
@@ -53,6 +54,7 @@ class Engine:
         self._watchers = 0
         self._watch_tasks: dict[str, asyncio.Task[None]] = {}
         self._watch_interval = 1.0
+        self._telemetry_task: asyncio.Task[None] | None = None
         self.events: list[Event] = []
         self._closing: set[asyncio.Task[None]] = set()
         directory = state_dir or user_state_dir(inventory)
@@ -62,6 +64,7 @@ class Engine:
         self.actions = ActionRunner(
             inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
         )
+        self.telemetry = Telemetry()
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -129,6 +132,8 @@ class Engine:
             desired=self.desired,
             now=self._clock(),
             api_keys=self._api_keys(),
+            replica_metrics=self.telemetry.replica_summaries,
+            deployment_metrics=self.telemetry.deployment_summaries,
         )
 
     def _api_keys(self) -> dict[str, str]:
@@ -278,12 +283,16 @@ class Engine:
         if self._watchers == 1:
             self._watch_interval = interval_s
             self._sync_watch_tasks()
+            self._telemetry_task = asyncio.create_task(self._scrape_metrics(max(interval_s, 2.0)))
         try:
             yield
         finally:
             self._watchers -= 1
             if self._watchers == 0:
                 tasks, self._watch_tasks = list(self._watch_tasks.values()), {}
+                if self._telemetry_task is not None:
+                    tasks.append(self._telemetry_task)
+                    self._telemetry_task = None
                 for task in tasks:
                     task.cancel()
                 for task in tasks:
@@ -324,5 +333,13 @@ class Engine:
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, 15.0)
 
+    async def _scrape_metrics(self, interval_s: float) -> None:
+        """Every ready replica's /metrics, through its host's forward, once per interval."""
+        while True:
+            transports = {name: s.transport for name, s in self.sessions.items()}
+            await self.telemetry.round(self.snapshot(), transports)
+            await asyncio.sleep(interval_s)
+
     async def close(self) -> None:
+        await self.telemetry.close()
         await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

@@ -17,6 +17,7 @@ from .snapshot import (
     GpuSnapshot,
     HostSnapshot,
     HostState,
+    MetricsSnapshot,
     ReplicaSnapshot,
     ReplicaStatus,
 )
@@ -41,6 +42,8 @@ def build_snapshot(
     desired: Mapping[str, int],
     now: float,
     api_keys: Mapping[str, str] | None = None,
+    replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
+    deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name]) for h in inventory.hosts
@@ -77,7 +80,10 @@ def build_snapshot(
     for name in names:
         deployment = inventory_deployment(inventory, name)
         want = desired.get(name, deployment.desired_replicas if deployment else 0)
-        own = tuple(sorted(replicas.get(name, []), key=lambda r: r.id))
+        own = tuple(
+            r.model_copy(update={"metrics": (replica_metrics or {}).get(r.id)})
+            for r in sorted(replicas.get(name, []), key=lambda r: r.id)
+        )
         deployments.append(
             DeploymentSnapshot(
                 name=name,
@@ -89,6 +95,7 @@ def build_snapshot(
                 api_key_masked=mask_secret(api_keys[name])
                 if api_keys and name in api_keys
                 else None,
+                metrics=(deployment_metrics or {}).get(name),
             )
         )
     return FleetSnapshot(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from .events import Event
 from .plan import Plan, Start, Stop
-from .snapshot import FleetSnapshot, ReplicaStatus
+from .snapshot import FleetSnapshot, MetricsSnapshot, ReplicaStatus
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -87,14 +87,17 @@ def status_table(snapshot: FleetSnapshot) -> str:
     )
     rows = []
     for d in snapshot.deployments:
-        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", "", "", "", ""])
+        rate, p95 = _rate_and_p95(d.metrics)
+        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", rate, p95, "", "", "", ""])
         for r in d.replicas:
             detail = r.phase or r.reason or ""
+            rate, p95 = _rate_and_p95(r.metrics)
             rows.append([
-                f"  {r.id}", r.status.value, "", r.host, str(r.port or "-"),
+                f"  {r.id}", r.status.value, "", rate, p95, r.host, str(r.port or "-"),
                 str(r.pid or "-"), detail,
             ])  # fmt: skip
-    deployments = table(["deployment", "status", "ready", "host", "port", "pid", "detail"], rows)
+    headers = ["deployment", "status", "ready", "req/s", "p95", "host", "port", "pid", "detail"]
+    deployments = table(headers, rows)
     return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}"
 
 
@@ -166,6 +169,14 @@ def event_line(event: Event) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     marker = {"error": "✖", "warning": "!"}.get(event.level, "·")
     return f"{stamp} {marker} {event.subject}: {event.message}"
+
+
+def _rate_and_p95(metrics: MetricsSnapshot | None) -> tuple[str, str]:
+    if metrics is None:
+        return "-", "-"
+    rate = "-" if metrics.request_rate is None else f"{metrics.request_rate:.1f}"
+    p95 = metrics.e2e_latency_s.p95
+    return rate, "-" if p95 is None else f"{p95 * 1000:.0f}ms"
 
 
 def _num(value: float | None, unit: str = "") -> str:
