@@ -71,8 +71,11 @@ class ActionRunner:
         try:
             await asyncio.gather(*(run(a) for a in starts))
         finally:
+            # A launched replica stays "pending" until an observation shows it (the
+            # engine clears it then); one that failed to launch goes now.
             for start in starts:
-                self.pending.pop(f"{start.deployment}/{start.replica}", None)
+                if start not in done:
+                    self.pending.pop(f"{start.deployment}/{start.replica}", None)
         return ApplyOutcome(tuple(done), tuple(failed))
 
     async def _start(self, start: Start) -> None:

@@ -75,7 +75,7 @@ async def cmd_start(engine: Engine, args: argparse.Namespace) -> int:
     name = _deployment_or_usage(engine, args)
     if name is None:
         return USAGE
-    engine.set_desired(name, None)
+    engine.start_intent(name)
     await _forget_failed(engine, name)
     return await _converge_and_report(engine, args)
 

@@ -128,8 +128,9 @@ async def run_demo(*, headless: bool, seconds: float | None) -> int:
             await run_with_controller(engine, _headless(engine, seconds, code))
             return code[0] if code else FAILED
         from tui.app import FleetdeckApp  # lazily: core never needs the UI otherwise
+        from tui.deployment_access import client_hints
 
-        app = FleetdeckApp(engine, title="fleetdeck demo")
+        app = FleetdeckApp(engine, title="fleetdeck demo", hints=client_hints(inventory))
         if seconds is not None:
             tasks.append(asyncio.create_task(_exit_after(app, seconds)))
         await run_with_controller(engine, app.run_async())

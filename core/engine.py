@@ -57,10 +57,14 @@ class Engine:
         self._telemetry_task: asyncio.Task[None] | None = None
         self.events: list[Event] = []
         self._closing: set[asyncio.Task[None]] = set()
+        # One plan-and-apply at a time: the console's actions and the controller's tick
+        # would otherwise plan from the same observation and both act on it.
+        self.reconcile_lock = asyncio.Lock()
         directory = state_dir or user_state_dir(inventory)
         self.journal = EventJournal(directory)
         self.overrides = Overrides(directory, inventory)
-        self.desired: dict[str, int] = self.overrides.desired()
+        self.desired: dict[str, int] = self.overrides.desired()  # the user's: scale, stop
+        self.autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
         self.actions = ActionRunner(
             inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
         )
@@ -98,6 +102,7 @@ class Engine:
         now = self._clock()
         self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
+            self.actions.pending.pop(replica.replica_id, None)
             self._activity.update(replica.replica_id, replica.requests_total, now)
             seen = self._exits_seen.get(replica.replica_id)
             self._exits_seen[replica.replica_id] = len(replica.exits)
@@ -129,7 +134,7 @@ class Engine:
             views,
             last_active=self._activity.last_active(),
             pending=tuple(self.actions.pending.values()),
-            desired=self.desired,
+            desired=self.effective_desired(),
             now=self._clock(),
             api_keys=self._api_keys(),
             replica_metrics=self.telemetry.replica_summaries,
@@ -165,10 +170,20 @@ class Engine:
             for host in self.inventory.hosts
         }
 
+    def effective_desired(self) -> dict[str, int]:
+        """A user's stop (0) wins; then the autoscaler's count; then the user's scale."""
+        counts = {**self.desired, **self.autoscaled}
+        counts.update({name: 0 for name, n in self.desired.items() if n == 0})
+        return counts
+
     def plan(self) -> Plan:
         observed = {name: s.observation for name, s in self.sessions.items()}
         return make_plan(
-            self.inventory, observed, self.expected_hashes(), self.desired, self._clock()
+            self.inventory,
+            observed,
+            self.expected_hashes(),
+            self.effective_desired(),
+            self._clock(),
         )
 
     async def apply(self, plan: Plan) -> ApplyOutcome:
@@ -206,6 +221,7 @@ class Engine:
 
     def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
         """Change a deployment's replica count (None: back to the inventory's)."""
+        self.autoscaled.pop(deployment, None)  # the user's number applies from here
         if replicas is None:
             self.desired.pop(deployment, None)
         else:
@@ -244,8 +260,9 @@ class Engine:
     # -- actions the console asks for (ConsoleBackend) ---------------------------------
     async def step(self) -> ApplyOutcome:
         """One reconcile step now: observe, plan, apply. Later steps come from the controller."""
-        await self.refresh()
-        return await self.apply(self.plan())
+        async with self.reconcile_lock:
+            await self.refresh()
+            return await self.apply(self.plan())
 
     async def scale(self, deployment: str, replicas: int) -> None:
         self.set_desired(deployment, replicas)
@@ -255,8 +272,15 @@ class Engine:
     async def stop_deployment(self, deployment: str) -> None:
         await self.scale(deployment, 0)
 
+    def start_intent(self, deployment: str) -> None:
+        """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
+        to one replica (the autoscaler takes it from there)."""
+        found = self.inventory.deployment(deployment)
+        wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
+        self.set_desired(deployment, 1 if wake_one else None)
+
     async def start_deployment(self, deployment: str) -> None:
-        self.set_desired(deployment, None)
+        self.start_intent(deployment)
         self.emit("deployment.started", deployment, "started by the user")
         await self.step()
 

@@ -22,6 +22,7 @@ from .engine import Engine
 from .errors import FleetdeckError
 from .inventory import load_inventory
 from .plan import Plan
+from .scaling import Scaler
 from .snapshot import FleetSnapshot, HostState
 
 LEASE_TTL_S = 30.0
@@ -91,6 +92,7 @@ class Controller:
         self.holder = holder or controller_identity()
         self.in_charge = False
         self._inventory_mtime = _mtime(engine.inventory.source)
+        self.scaler = Scaler()
 
     def reload_inventory_if_changed(self) -> None:
         """The file is the source of truth: a valid edit is taken, a broken one reported."""
@@ -154,13 +156,32 @@ class Controller:
         self._waiting_reported = False
         if any(s.state == HostState.CONNECTING for s in self.engine.sessions.values()):
             return  # not every host has reported yet
-        if not self.engine.observed_since_last_apply():
-            return  # an observation older than our last apply could double-launch
-        plan = self.engine.plan()
-        if plan.actions:
-            await self.engine.apply(plan)
+        async with self.engine.reconcile_lock:
+            if not self.engine.observed_since_last_apply():
+                return  # an observation older than our last apply could double-launch
+            self.autoscale()
+            plan = self.engine.plan()
+            if plan.actions:
+                await self.engine.apply(plan)
 
     _waiting_reported = False
+
+    def autoscale(self) -> None:
+        engine = self.engine
+        steps = self.scaler.tick(
+            engine.inventory, engine.snapshot(), engine.effective_desired(), time.time()
+        )
+        for step in steps:
+            decision = step.decision
+            if decision.changed:
+                if decision.reason == "idle-timeout" and decision.desired == 0:
+                    # Kept like a stop: a restarted controller must not bring it back.
+                    engine.set_desired(step.deployment, 0)
+                else:
+                    engine.autoscaled[step.deployment] = decision.desired
+            if step.report:
+                event = decision.to_event(step.deployment)
+                engine.emit(event.kind, event.subject, event.message)
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.watching(min(self.interval_s, 2.0)):

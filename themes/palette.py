@@ -108,7 +108,9 @@ DEFAULT_THEME = FLEETDECK_DARK.name
 
 
 def status_variable_defaults(theme: Theme) -> dict[str, str]:
-    """Status, level and sparkline colours for a theme that does not define them (App.get_theme_variable_defaults).
+    """Status, level and sparkline colours for a theme that lacks them.
+
+    Used by App.get_theme_variable_defaults.
 
     Textual fills in a theme's variables over these, so our own themes keep theirs.
     """

@@ -12,10 +12,10 @@ Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` li
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
@@ -26,9 +26,8 @@ from core.events import Event
 from core.snapshot import DeploymentStatus, FleetSnapshot, HostState
 from themes import DEFAULT_THEME, FLEETDECK_DARK, FLEETDECK_LIGHT, THEMES, status_variable_defaults
 from tui.deployment_access import ClientHint
-from tui.error_notice import describe_error
-from tui.messages import ActionSucceeded, DeploymentSelected, EventReceived, SnapshotReceived
-from tui.screens.confirm import ConfirmScreen
+from tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
+from tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
 from tui.screens.deployment import DeploymentScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.deployments_table import DeploymentsTable
@@ -36,9 +35,7 @@ from tui.widgets.events_panel import EventsPanel
 from tui.widgets.hosts_table import HostsTable
 
 SNAPSHOT_WORKER = "snapshots"
-ACTION_WORKER = "actions"
 _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})
-_DEPLOYMENT_ACTIONS = frozenset({"scale", "start", "stop", "restart"})
 
 
 def fleet_summary(snapshot: FleetSnapshot) -> str:
@@ -51,17 +48,11 @@ def fleet_summary(snapshot: FleetSnapshot) -> str:
     )
 
 
-class FleetdeckApp(App[None]):
+class FleetdeckApp(DeploymentActions):
     CSS_PATH = "app.tcss"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
-        Binding("plus", "scale(1)", "Replica", key_display="+"),
-        Binding("minus", "scale(-1)", "Replica", key_display="-"),
-        Binding("s", "start", "Start"),
-        # Stop is `x`, not `S`: with caps lock on, `s`/`S` would swap start and stop.
-        Binding("x", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
         Binding("e", "toggle_events", "Events"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
@@ -75,16 +66,10 @@ class FleetdeckApp(App[None]):
         hints: Mapping[str, ClientHint] | None = None,
         log_flush_s: float = 0.1,
     ) -> None:
-        super().__init__()
-        self._backend = backend
+        super().__init__(backend)
         self._refresh_s = refresh_s
         self._hints = dict(hints or {})
         self._log_flush_s = log_flush_s
-        self.snapshot: FleetSnapshot | None = None
-        """The last snapshot shown; None until the first one arrives."""
-        # Replica counts asked for but maybe not in a snapshot yet, so that `+ +` adds two.
-        self._asked_desired: dict[str, int] = {}
-        self._action_subjects: dict[Worker[None], str] = {}
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
@@ -132,10 +117,7 @@ class FleetdeckApp(App[None]):
             for screen in self.screen_stack:
                 if isinstance(screen, DeploymentScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
-        for name, asked in list(self._asked_desired.items()):
-            shown = snapshot.deployment(name)
-            if shown is None or shown.desired == asked:
-                del self._asked_desired[name]
+        self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
             self.refresh_bindings()
 
@@ -167,10 +149,8 @@ class FleetdeckApp(App[None]):
         self.theme = FLEETDECK_LIGHT.name if dark else FLEETDECK_DARK.name
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _DEPLOYMENT_ACTIONS:
-            if isinstance(self.screen, ModalScreen):
-                return False  # a question or the help is open: keys answer it, nothing else
-            return True if self.selected_deployment() is not None else None
+        if action in DEPLOYMENT_ACTIONS:
+            return self.deployment_action_allowed()
         if action == "toggle_events":
             return self.screen is self.screen_stack[0]
         return True
@@ -186,117 +166,12 @@ class FleetdeckApp(App[None]):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return row_key.value
 
-    # -- actions out ---------------------------------------------------------------------
-    def action_scale(self, delta: int) -> None:
-        name = self.selected_deployment()
-        shown = self.snapshot.deployment(name) if self.snapshot and name else None
-        if name is None or shown is None:
-            return
-        target = self._asked_desired.get(name, shown.desired) + delta
-        if target < 0:
-            self.notify(
-                f"{name} has no replica left to stop.",
-                title="Already at 0 replicas",
-                severity="warning",
-            )
-            return
-        self._asked_desired[name] = target
-        backend = self._backend
-        self._run_action(
-            name,
-            f"scale {name} to {target} replicas",
-            lambda: backend.scale(name, target),
-            f"{name}: {target} replica{'s' if target != 1 else ''} wanted",
-        )
-
-    def action_start(self) -> None:
-        name = self.selected_deployment()
-        if name is not None:
-            backend = self._backend
-            self._run_action(
-                name, f"start {name}", lambda: backend.start_deployment(name), f"{name} started"
-            )
-
-    def action_stop(self) -> None:
-        name = self.selected_deployment()
-        if name is None:
-            return
-        backend = self._backend
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run_action(
-                    name, f"stop {name}", lambda: backend.stop_deployment(name), f"{name} stopped"
-                )
-
-        self.push_screen(
-            ConfirmScreen(f"Stop {name}?", "Every replica is stopped; `s` starts it again."),
-            answered,
-        )
-
-    def action_restart(self) -> None:
-        name = self.selected_deployment()
-        if name is None:
-            return
-        backend = self._backend
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run_action(
-                    name,
-                    f"restart {name}",
-                    lambda: backend.restart_deployment(name),
-                    f"{name}: rolling restart under way",
-                )
-
-        self.push_screen(
-            ConfirmScreen(
-                f"Restart {name}?",
-                "Rolling: each replica is replaced by a new one once that one is ready.",
-            ),
-            answered,
-        )
-
-    def _run_action(
-        self, deployment: str, doing: str, call: Callable[[], Awaitable[None]], summary: str
-    ) -> None:
-        worker = self.run_worker(
-            self._act(deployment, call, summary),
-            name=doing,
-            group=ACTION_WORKER,
-            exit_on_error=False,
-        )
-        self._action_subjects[worker] = deployment
-
-    async def _act(
-        self, deployment: str, call: Callable[[], Awaitable[None]], summary: str
-    ) -> None:
-        await call()
-        self.post_message(ActionSucceeded(deployment, summary))
-
-    def on_action_succeeded(self, message: ActionSucceeded) -> None:
-        self.notify(message.summary, title="Done", timeout=4)
-
     # -- the one place where workers' failures are told --------------------------------
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == SNAPSHOT_WORKER:
             self._snapshot_worker_changed(event)
         elif event.worker.group == ACTION_WORKER and event.worker.is_finished:
-            self._action_worker_finished(event)
-
-    def _action_worker_finished(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        deployment = self._action_subjects.pop(worker, None)
-        if event.state is not WorkerState.ERROR or worker.error is None:
-            return
-        if deployment is not None:
-            self._asked_desired.pop(deployment, None)
-        notice = describe_error(
-            worker.error,
-            doing=worker.name,
-            fallback_step="see the events panel for what the engine saw, then try again",
-        )
-        self.notify(notice.body, title=notice.title, severity="error", timeout=20)
+            self.report_action_outcome(event)
 
     def _snapshot_worker_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:

@@ -67,8 +67,9 @@ def key_variable(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str
 
 def curl_test_command(base: str, model: str, variable: str | None) -> str:
     """A `curl` for one chat completion; the key stays in `$variable`, expanded by the shell."""
+    message = {"role": "user", "content": "hello"}
     body = json.dumps(
-        {"model": model, "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 32}
+        {"model": model, "messages": [message], "max_tokens": 16}, separators=(",", ":")
     )
     words = ["curl", "-s", shlex.quote(f"{base}/chat/completions")]
     if variable is not None:
@@ -78,7 +79,7 @@ def curl_test_command(base: str, model: str, variable: str | None) -> str:
     return " ".join(words)
 
 
-def test_command_for(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str | None:
+def curl_command_for(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str | None:
     """The test command for a deployment; None until one of its replicas is ready."""
     base = api_base(deployment)
     if base is None:

@@ -1,118 +1,21 @@
-"""The console as a user sees it: pilot-driven, fed by a small but real SnapshotSource."""
+"""The fleet screen as a user sees it: pilot-driven, fed by a small but real backend."""
 
 from __future__ import annotations
-
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
 
 from rich.style import Style
 from textual.color import Color
 from textual.message import Message
 from textual.notifications import Notify
-from textual.pilot import Pilot
 from textual.widgets.data_table import RowKey
 
-from core.snapshot import (
-    DeploymentSnapshot,
-    DeploymentStatus,
-    FleetSnapshot,
-    GpuSnapshot,
-    HostSnapshot,
-    HostState,
-    ReplicaSnapshot,
-    ReplicaStatus,
-)
+from core.snapshot import DeploymentStatus
+from tests.tui.fleet_data import SIZE, deployment, fleet, shown, until
+from tests.tui.scripted_backend import ScriptedBackend as ScriptedSource
 from themes import FLEETDECK_DARK, FLEETDECK_LIGHT
 from tui.app import FleetdeckApp
 from tui.messages import DeploymentSelected
 from tui.widgets.deployments_table import DeploymentsTable
 from tui.widgets.hosts_table import HostsTable
-
-SIZE = (100, 30)
-
-
-class ScriptedSource:
-    """Yields the snapshots (or raises the errors) it is given, in order, then idles."""
-
-    def __init__(self, *items: FleetSnapshot | Exception) -> None:
-        self._queue: asyncio.Queue[FleetSnapshot | Exception] = asyncio.Queue()
-        self.closed = False
-        for item in items:
-            self.push(item)
-
-    def push(self, item: FleetSnapshot | Exception) -> None:
-        self._queue.put_nowait(item)
-
-    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
-        try:
-            while True:
-                item = await self._queue.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-        finally:
-            self.closed = True
-
-
-def deployment(
-    name: str, status: DeploymentStatus, *, ready: int = 1, hosts: Sequence[str] = ("gpu-a",)
-) -> DeploymentSnapshot:
-    replica_status = ReplicaStatus.ACTIVE if ready else ReplicaStatus.STARTING
-    replicas = tuple(
-        ReplicaSnapshot(
-            id=f"{name}/r{i}", deployment=name, host=host, port=8100 + i, status=replica_status
-        )
-        for i, host in enumerate(hosts)
-    )
-    endpoint = f"http://127.0.0.1:9{len(name)}00/v1" if ready else None
-    return DeploymentSnapshot(
-        name=name,
-        model=f"org/{name}-instruct",
-        status=status,
-        desired=len(hosts),
-        ready=ready,
-        replicas=replicas,
-        endpoint=endpoint,
-    )
-
-
-def h100_host(name: str, state: HostState = HostState.UP) -> HostSnapshot:
-    gpus = tuple(
-        GpuSnapshot(
-            index=i,
-            uuid=f"GPU-{name}-{i}",
-            name="NVIDIA H100 80GB HBM3",
-            temperature_c=51 - 4 * i,
-            utilization_pct=40 - 6 * i,
-        )
-        for i in range(2)
-    )
-    return HostSnapshot(
-        name=name, address="10.0.0.11", state=state, gpus=gpus, cpu_pct=12.4, load_1m=0.42
-    )
-
-
-def fleet(*deployments: DeploymentSnapshot, taken_at: float = 1.0) -> FleetSnapshot:
-    hosts = (
-        h100_host("gpu-a"),
-        HostSnapshot(name="gpu-b", address="10.0.0.12", state=HostState.UNREACHABLE),
-    )
-    return FleetSnapshot(fleet="lab", taken_at=taken_at, hosts=hosts, deployments=deployments)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the app did not get there in time"
-        await pilot.pause(0.01)
-
-
-async def shown(pilot: Pilot[None], snapshot: FleetSnapshot) -> None:
-    app = pilot.app
-    assert isinstance(app, FleetdeckApp)
-    await until(pilot, lambda: app.snapshot is snapshot)
-    await pilot.pause()
 
 
 def status_text(app: FleetdeckApp, name: str) -> str:
@@ -218,7 +121,7 @@ async def test_q_quits_and_releases_the_stream() -> None:
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)
     assert app.return_code == 0
-    assert source.closed
+    assert source.snapshots_closed
 
 
 async def test_stream_failure_is_reported_and_the_app_keeps_running() -> None:
@@ -260,35 +163,6 @@ async def test_enter_on_a_row_posts_deployment_selected() -> None:
         await pilot.press("down", "enter")
         await until(pilot, lambda: bool(selected))
     assert list(selected.values()) == ["beta"]
-
-
-class TestScreen:
-    """SVG snapshots: fixed data, no clock, no spinner, so they are byte-stable."""
-
-    def test_fleet_at_80x24(self, snap_compare: Callable[..., bool]) -> None:
-        snapshot = FleetSnapshot(
-            fleet="lab",
-            taken_at=1.0,
-            hosts=(
-                h100_host("gpu-a"),
-                HostSnapshot(name="gpu-b", address="10.0.0.12", state=HostState.CONNECTING),
-                HostSnapshot(name="gpu-c", address="10.0.0.13", state=HostState.UNREACHABLE),
-            ),
-            deployments=(
-                deployment("llama8b", DeploymentStatus.ACTIVE, ready=2, hosts=("gpu-a", "gpu-b")),
-                deployment("qwen", DeploymentStatus.LOADING, ready=0),
-                deployment("mistral", DeploymentStatus.DEGRADED, hosts=("gpu-a", "gpu-c")),
-                deployment("embed", DeploymentStatus.FAILED, ready=0),
-                deployment("phi", DeploymentStatus.IDLE),
-                deployment("gpt2", DeploymentStatus.STOPPED, ready=0, hosts=()),
-            ),
-        )
-        app = FleetdeckApp(ScriptedSource(snapshot), title="fleetdeck · lab", refresh_s=0.01)
-
-        async def first_snapshot_shown(pilot: Pilot[None]) -> None:
-            await shown(pilot, snapshot)
-
-        assert snap_compare(app, terminal_size=(80, 24), run_before=first_snapshot_shown)
 
 
 async def test_only_the_focused_table_shows_a_cursor() -> None:

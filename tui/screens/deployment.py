@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from core.console_api import ConsoleBackend
 from core.snapshot import DeploymentSnapshot
-from tui.deployment_access import ClientHint, test_command_for
+from tui.deployment_access import ClientHint, curl_command_for
 from tui.widgets.deployment_header import DeploymentHeader
 from tui.widgets.log_pane import LogPane
 from tui.widgets.metrics_strip import MetricsStrip
@@ -24,7 +24,7 @@ from tui.widgets.replicas_table import ReplicasTable
 class DeploymentScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("c", "copy_test_command", "Copy test"),
+        Binding("c", "copy_test_command", "Copy test command", show=False),  # listed under `?`
     ]
 
     def __init__(
@@ -55,9 +55,7 @@ class DeploymentScreen(Screen[None]):
         yield header
         yield MetricsStrip(id="metrics")
         yield ReplicasTable(id="replicas")
-        yield LogPane(
-            self._backend, tail=self._log_tail, flush_s=self._log_flush_s, id="log"
-        )
+        yield LogPane(self._backend, tail=self._log_tail, flush_s=self._log_flush_s, id="log")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -100,7 +98,7 @@ class DeploymentScreen(Screen[None]):
 
     def action_copy_test_command(self) -> None:
         deployment = self.deployment
-        command = test_command_for(deployment, self._hint) if deployment is not None else None
+        command = curl_command_for(deployment, self._hint) if deployment is not None else None
         if command is None:
             self.notify("No replica is ready yet.", title="Nothing to copy", severity="warning")
             return

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.console import Group, RenderableType
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
 from core.snapshot import DeploymentSnapshot
-from tui.deployment_access import ClientHint, api_base, key_variable, test_command_for
+from tui.deployment_access import ClientHint, api_base, curl_command_for, key_variable
 from tui.widgets.gpu_summary import NO_VALUE
 from tui.widgets.metrics_text import metrics_line
 from tui.widgets.status_light import deployment_light, styled_light
 
-_LABEL_WIDTH = 10
 _LABEL_STYLE = Style(dim=True)
 
 
@@ -37,7 +38,7 @@ def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> lis
     return [
         ("endpoint", api_base(deployment) or NO_VALUE),
         ("api key", key_summary(deployment, hint)),
-        ("test", test_command_for(deployment, hint) or "(no replica is ready yet)"),
+        ("test", curl_command_for(deployment, hint) or "(no replica is ready yet)"),
         ("metrics", metrics_line(deployment.metrics)),
     ]
 
@@ -54,14 +55,13 @@ class DeploymentHeader(Static):
         self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted:
-            self.update(self._text(self.app.theme_variables))
+        self.update(self._render_header(self.app.theme_variables))
 
-    def _text(self, variables: Mapping[str, str]) -> Text:
+    def _render_header(self, variables: Mapping[str, str]) -> RenderableType:
         deployment = self.deployment
         if deployment is None:
             return Text("waiting for the first snapshot…")
-        text = Text.assemble(
+        status = Text.assemble(
             styled_light(deployment_light(deployment.status), variables),
             "  ",
             (deployment.name, Style(bold=True)),
@@ -70,8 +70,10 @@ class DeploymentHeader(Static):
             "  ",
             f"{deployment.ready}/{deployment.desired} ready",
         )
+        # A grid, so that a long test command wraps under its value, not under the label.
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style=_LABEL_STYLE, no_wrap=True)
+        grid.add_column(overflow="fold")
         for label, value in header_lines(deployment, self.hint):
-            text.append("\n")
-            text.append(f"{label:<{_LABEL_WIDTH}}", _LABEL_STYLE)
-            text.append(value)
-        return text
+            grid.add_row(label, value)
+        return Group(status, grid)

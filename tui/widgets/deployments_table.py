@@ -1,4 +1,4 @@
-"""One row per deployment: status, name, model, ready/desired, load, latency, hosts, endpoint."""
+"""One row per deployment: status, name, ready/desired, load, latency, hosts, model, endpoint."""
 
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ class DeploymentsTable(KeyedTable):
     COLUMNS = (
         ("status", "Status"),
         ("name", "Deployment"),
-        ("model", "Model"),
         ("ready", "Ready"),
         ("rate", "Req/s"),
         ("p95", "p95"),
         ("hosts", "Hosts"),
+        ("model", "Model"),
         ("endpoint", "Endpoint"),
     )
 
@@ -55,7 +55,6 @@ class DeploymentsTable(KeyedTable):
         return (
             styled_light(deployment_light(deployment.status), variables),
             Text(deployment.name),
-            Text(deployment.model),
             Text(f"{deployment.ready}/{deployment.desired}", justify="right"),
             self._trend(
                 format_rate(metrics.request_rate) if metrics else NO_VALUE,
@@ -68,6 +67,7 @@ class DeploymentsTable(KeyedTable):
                 light_style("spark-latency", variables),
             ),
             Text(replica_hosts(deployment)),
+            Text(deployment.model),
             Text(api_base(deployment) or NO_VALUE),
         )
 

@@ -30,6 +30,7 @@ class EventsPanel(VerticalScroll, can_focus=False):
     def __init__(self, *, max_events: int = 200, id: str | None = None) -> None:
         super().__init__(id=id)
         self._events: deque[Event] = deque(maxlen=max_events)
+        self._body: Static | None = None
         self.border_title = "Events"
 
     @property
@@ -38,7 +39,8 @@ class EventsPanel(VerticalScroll, can_focus=False):
         return tuple(self._events)
 
     def compose(self) -> ComposeResult:
-        yield Static(self._text(), id="events-body")
+        self._body = Static(self.as_text(), id="events-body")
+        yield self._body
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
@@ -48,18 +50,16 @@ class EventsPanel(VerticalScroll, can_focus=False):
         self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted:
-            self.query_one("#events-body", Static).update(self._text())
+        if self._body is not None:
+            self._body.update(self.as_text())
 
-    def _text(self) -> Text:
+    def as_text(self) -> Text:
+        """The lines as drawn: newest first, each styled by its level."""
+        variables = self.app.theme_variables
         if not self._events:
-            return Text("no events yet", style=light_style("level-info", self._variables()))
-        variables = self._variables()
+            return Text("no events yet", style=light_style("level-info", variables))
         lines = [
             Text(event_line(event), style=light_style(level_variable(event.level), variables))
             for event in self._events
         ]
         return Text("\n").join(lines)
-
-    def _variables(self) -> dict[str, str]:
-        return self.app.theme_variables if self.is_attached else {}

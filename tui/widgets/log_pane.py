@@ -46,6 +46,8 @@ class LogPane(Log):
         self._worker: Worker[None] | None = None
         self.following: str | None = None
         """The replica whose log is shown (None before the first one is picked)."""
+        self.pinned = True
+        """Whether new lines scroll the pane to its end; False while the user reads back."""
         self.border_title = "Log"
 
     @property
@@ -81,7 +83,22 @@ class LogPane(Log):
         self._flush_timer = None
         lines, self._pending = self._pending, []
         if lines:
-            self.write_lines(lines)
+            self._write(lines)
+
+    def _write(self, lines: list[str]) -> None:
+        # Log only scrolls when it is at its end *now*; a resize (the replicas table
+        # growing by a row) leaves it short of the end, and it would stop following.
+        self.write_lines(lines, scroll_end=False)
+        if self.pinned:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.pinned = new_value >= self.max_scroll_y
+
+    def on_resize(self) -> None:
+        if self.pinned:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where the end of a stream is told: a line in the pane, not a crash."""
@@ -99,4 +116,4 @@ class LogPane(Log):
             return
         self._flush()
         self.border_subtitle = "not following"
-        self.write_line(f"── {notice} · Enter on the replica follows it again ──")
+        self._write([f"── {notice} · Enter on the replica follows it again ──"])

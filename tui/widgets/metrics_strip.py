@@ -22,14 +22,18 @@ class MetricsStrip(Horizontal):
         yield Sparkline((), id="p95-spark")
 
     def on_mount(self) -> None:
-        self.watch_metrics(self.metrics)
+        self._draw(self.metrics)
 
     def watch_metrics(self, metrics: MetricsSnapshot | None) -> None:
-        if not self.is_mounted:
-            return
+        if self.children:  # before compose there is nothing to draw on; on_mount draws
+            self._draw(metrics)
+
+    def _draw(self, metrics: MetricsSnapshot | None) -> None:
         rate = metrics.request_rate if metrics else None
         p95 = metrics.e2e_latency_s.p95 if metrics else None
         self.query_one("#rate-label", Label).update(f"req/s {format_rate(rate)}")
         self.query_one("#p95-label", Label).update(f"p95 {format_seconds(p95)}")
-        self.query_one("#rate-spark", Sparkline).data = metrics.request_rate_history if metrics else ()
+        self.query_one("#rate-spark", Sparkline).data = (
+            metrics.request_rate_history if metrics else ()
+        )
         self.query_one("#p95-spark", Sparkline).data = metrics.e2e_p95_history if metrics else ()

@@ -1,0 +1,121 @@
+"""A small but real ConsoleBackend for the console's tests.
+
+It is what the App is handed in tests, in place of the engine: snapshots and events are
+scripted by the test, replica logs keep a history and stream new lines to every
+follower (honouring `tail`), and every action is recorded and can be made to fail.
+Nothing is mocked: the app talks to it through the same protocol as to the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from core.events import Event
+from core.snapshot import FleetSnapshot
+
+_END = object()
+
+
+@dataclass
+class LogStream:
+    """One `follow_logs` call as the backend saw it."""
+
+    replica_id: str
+    tail: int
+    queue: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
+    closed: bool = False
+
+
+class ScriptedBackend:
+    def __init__(self, *snapshots: FleetSnapshot | Exception) -> None:
+        self._snapshots: asyncio.Queue[FleetSnapshot | Exception] = asyncio.Queue()
+        self._listeners: list[Callable[[Event], None]] = []
+        self._history: dict[str, list[str]] = {}
+        self.streams: list[LogStream] = []
+        self.calls: list[tuple[str, str, int | None]] = []
+        """Every action received: (action, deployment, replicas or None)."""
+        self.failures: dict[str, BaseException] = {}
+        """Action name -> error that action raises (after recording the call)."""
+        self.snapshots_closed = False
+        for item in snapshots:
+            self.push(item)
+
+    # -- what the test scripts ---------------------------------------------------------
+    def push(self, item: FleetSnapshot | Exception) -> None:
+        self._snapshots.put_nowait(item)
+
+    def emit(self, event: Event) -> None:
+        for listener in self._listeners:
+            listener(event)
+
+    def write_log(self, replica_id: str, *lines: str) -> None:
+        self._history.setdefault(replica_id, []).extend(lines)
+        for stream in self.streams:
+            if stream.replica_id == replica_id and not stream.closed:
+                for line in lines:
+                    stream.queue.put_nowait(line)
+
+    def end_log(self, replica_id: str, error: BaseException | None = None) -> None:
+        """End every open stream of `replica_id`, or make it fail with `error`."""
+        for stream in self.streams:
+            if stream.replica_id == replica_id and not stream.closed:
+                stream.queue.put_nowait(_END if error is None else error)
+
+    def open_streams(self, replica_id: str | None = None) -> list[LogStream]:
+        return [
+            s
+            for s in self.streams
+            if not s.closed and (replica_id is None or s.replica_id == replica_id)
+        ]
+
+    # -- ConsoleBackend ----------------------------------------------------------------
+    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        try:
+            while True:
+                item = await self._snapshots.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            self.snapshots_closed = True
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    async def follow_logs(self, replica_id: str, tail: int) -> AsyncIterator[str]:
+        stream = LogStream(replica_id, tail)
+        self.streams.append(stream)
+        try:
+            for line in self._history.get(replica_id, [])[-tail:] if tail else []:
+                yield line
+            while True:
+                item = await stream.queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, str)
+                yield item
+        finally:
+            stream.closed = True
+
+    async def scale(self, deployment: str, replicas: int) -> None:
+        await self._act("scale", deployment, replicas)
+
+    async def stop_deployment(self, deployment: str) -> None:
+        await self._act("stop", deployment)
+
+    async def start_deployment(self, deployment: str) -> None:
+        await self._act("start", deployment)
+
+    async def restart_deployment(self, deployment: str) -> None:
+        await self._act("restart", deployment)
+
+    async def _act(self, action: str, deployment: str, replicas: int | None = None) -> None:
+        await asyncio.sleep(0)  # an action is a real await, as the engine's are
+        self.calls.append((action, deployment, replicas))
+        error = self.failures.get(action)
+        if error is not None:
+            raise error

@@ -1,0 +1,110 @@
+"""SVG snapshots of both screens at 100x30: fixed data, no clock, no spinner, so they are
+byte-stable. Event times are shown in local time, so the zone is pinned to UTC here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from textual.pilot import Pilot
+
+from core.events import Event
+from core.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
+from tests.tui.fleet_data import busy_metrics, deployment, h100_host, llama, shown, until
+from tests.tui.scripted_backend import ScriptedBackend
+from tui.app import FleetdeckApp
+from tui.deployment_access import ClientHint
+from tui.screens.deployment import DeploymentScreen
+from tui.widgets.events_panel import EventsPanel
+from tui.widgets.log_pane import LogPane
+
+SIZE = (100, 30)
+
+EVENTS = (
+    Event(time=3600.0, kind="replica.started", subject="llama8b/r1",
+          message="started on gpu-b port 8101 (scale up)"),
+    Event(time=3605.0, kind="replica.exited", subject="llama8b/r0",
+          message="exited with code 137 on gpu-a (crashed); restart 1", level="warning"),
+    Event(time=3610.0, kind="placement.blocked", subject="mistral",
+          message="no host with zone=us has 2 free GPUs", level="error"),
+)  # fmt: skip
+
+LOG_LINES = (
+    "INFO 05-02 10:00:01 [api_server.py:1090] vLLM API server version 0.33.0",
+    "INFO 05-02 10:00:04 [model_runner.py:1110] Loading model weights took 14.99 GiB",
+    "INFO 05-02 10:00:09 [gpu_worker.py:220] Available KV cache memory: 52.31 GiB",
+    "INFO 05-02 10:00:12 [launcher.py:28] Available routes are: /health, /v1/chat/completions",
+    "INFO:     Application startup complete.",
+    'INFO:     127.0.0.1:51234 - "POST /v1/chat/completions HTTP/1.1" 200 OK',
+)
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def the_fleet() -> FleetSnapshot:
+    return FleetSnapshot(
+        fleet="lab",
+        taken_at=1.0,
+        hosts=(
+            h100_host("gpu-a"),
+            HostSnapshot(name="gpu-b", address="10.0.0.12", state=HostState.CONNECTING),
+            HostSnapshot(name="gpu-c", address="10.0.0.13", state=HostState.UNREACHABLE),
+        ),
+        deployments=(
+            llama(),
+            deployment("qwen", DeploymentStatus.LOADING, ready=0),
+            deployment("mistral", DeploymentStatus.DEGRADED, hosts=("gpu-a", "gpu-c")).model_copy(
+                update={"metrics": busy_metrics()}
+            ),
+            deployment("phi", DeploymentStatus.IDLE),
+            deployment("gpt2", DeploymentStatus.STOPPED, ready=0, hosts=()),
+        ),
+    )
+
+
+class TestScreens:
+    def test_fleet_at_100x30(self, snap_compare: Callable[..., bool], utc: None) -> None:
+        snapshot = the_fleet()
+        backend = ScriptedBackend(snapshot)
+        app = FleetdeckApp(backend, title="fleetdeck · lab", refresh_s=0.01)
+
+        async def shown_with_events(pilot: Pilot[None]) -> None:
+            await shown(pilot, snapshot)
+            for event in EVENTS:
+                backend.emit(event)
+            panel = app.query_one(EventsPanel)
+            await until(pilot, lambda: len(panel.events) == len(EVENTS))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=shown_with_events)
+
+    def test_deployment_at_100x30(self, snap_compare: Callable[..., bool], utc: None) -> None:
+        snapshot = the_fleet()
+        backend = ScriptedBackend(snapshot)
+        backend.write_log("llama8b/r0", *LOG_LINES)
+        hint = ClientHint(served_model="llama-8b", has_api_key=True, key_variable="LLAMA_KEY")
+        app = FleetdeckApp(
+            backend,
+            title="fleetdeck · lab",
+            refresh_s=0.01,
+            hints={"llama8b": hint},
+            log_flush_s=0.01,
+        )
+
+        async def details_with_logs(pilot: Pilot[None]) -> None:
+            await shown(pilot, snapshot)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+            log = app.screen.query_one(LogPane)
+            await until(pilot, lambda: log.line_count == len(LOG_LINES))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=details_with_logs)

@@ -1,0 +1,168 @@
+"""What an operator does to a deployment: scale, start, stop, restart.
+
+Each action is a thin worker: call the backend, post one `ActionSucceeded`. Stop and
+restart ask first. A failed call is told once, as a notification with the error's
+title, cause and next step (`report_action_outcome`, called from the app's single
+worker-state handler). FleetdeckApp derives from this class and supplies the backend,
+the current snapshot and which deployment is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.worker import Worker, WorkerState
+
+from core.console_api import ConsoleBackend
+from core.snapshot import FleetSnapshot
+from tui.error_notice import describe_error
+from tui.messages import ActionSucceeded
+from tui.screens.confirm import ConfirmScreen
+
+ACTION_WORKER = "actions"
+DEPLOYMENT_ACTIONS = frozenset({"scale", "start", "stop", "restart"})
+
+
+class DeploymentActions(App[None]):
+    BINDINGS = [
+        Binding("plus", "scale(1)", "Scale up", key_display="+"),
+        Binding("minus", "scale(-1)", "Scale down", key_display="-"),
+        Binding("s", "start", "Start"),
+        # Stop is `x`, not `S`: with caps lock on, `s`/`S` would swap start and stop.
+        Binding("x", "stop", "Stop"),
+        Binding("r", "restart", "Restart"),
+    ]
+
+    def __init__(self, backend: ConsoleBackend) -> None:
+        super().__init__()
+        self._backend = backend
+        self.snapshot: FleetSnapshot | None = None
+        """The last snapshot shown; None until the first one arrives."""
+        # Replica counts asked for but maybe not in a snapshot yet, so that `+ +` adds two.
+        self._asked_desired: dict[str, int] = {}
+        self._action_subjects: dict[Worker[None], str] = {}
+
+    def selected_deployment(self) -> str | None:
+        """The deployment the keys act on (the app decides from the screen)."""
+        raise NotImplementedError
+
+    def deployment_action_allowed(self) -> bool | None:
+        """For check_action: hidden under a modal, shown greyed with nothing selected."""
+        if isinstance(self.screen, ModalScreen):
+            return False  # a question or the help is open: keys answer it, nothing else
+        return True if self.selected_deployment() is not None else None
+
+    def forget_settled_asks(self, snapshot: FleetSnapshot) -> None:
+        """Drop asked-for counts that the engine's snapshot now shows (or cannot show)."""
+        for name, asked in list(self._asked_desired.items()):
+            shown = snapshot.deployment(name)
+            if shown is None or shown.desired == asked:
+                del self._asked_desired[name]
+
+    def action_scale(self, delta: int) -> None:
+        name = self.selected_deployment()
+        shown = self.snapshot.deployment(name) if self.snapshot and name else None
+        if name is None or shown is None:
+            return
+        target = self._asked_desired.get(name, shown.desired) + delta
+        if target < 0:
+            self.notify(
+                f"{name} has no replica left to stop.",
+                title="Already at 0 replicas",
+                severity="warning",
+            )
+            return
+        self._asked_desired[name] = target
+        backend = self._backend
+        self._run_action(
+            name,
+            f"scale {name} to {target} replicas",
+            lambda: backend.scale(name, target),
+            f"{name}: {target} replica{'s' if target != 1 else ''} wanted",
+        )
+
+    def action_start(self) -> None:
+        name = self.selected_deployment()
+        if name is not None:
+            backend = self._backend
+            self._run_action(
+                name, f"start {name}", lambda: backend.start_deployment(name), f"{name} started"
+            )
+
+    def action_stop(self) -> None:
+        name = self.selected_deployment()
+        if name is None:
+            return
+        backend = self._backend
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_action(
+                    name, f"stop {name}", lambda: backend.stop_deployment(name), f"{name} stopped"
+                )
+
+        self.push_screen(
+            ConfirmScreen(f"Stop {name}?", "Every replica is stopped; `s` starts it again."),
+            answered,
+        )
+
+    def action_restart(self) -> None:
+        name = self.selected_deployment()
+        if name is None:
+            return
+        backend = self._backend
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_action(
+                    name,
+                    f"restart {name}",
+                    lambda: backend.restart_deployment(name),
+                    f"{name}: rolling restart under way",
+                )
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Restart {name}?",
+                "Rolling: each replica is replaced by a new one once that one is ready.",
+            ),
+            answered,
+        )
+
+    def _run_action(
+        self, deployment: str, doing: str, call: Callable[[], Awaitable[None]], summary: str
+    ) -> None:
+        worker = self.run_worker(
+            self._act(deployment, call, summary),
+            name=doing,
+            group=ACTION_WORKER,
+            exit_on_error=False,
+        )
+        self._action_subjects[worker] = deployment
+
+    async def _act(
+        self, deployment: str, call: Callable[[], Awaitable[None]], summary: str
+    ) -> None:
+        await call()
+        self.post_message(ActionSucceeded(deployment, summary))
+
+    def on_action_succeeded(self, message: ActionSucceeded) -> None:
+        self.notify(message.summary, title="Done", timeout=4)
+
+    def report_action_outcome(self, event: Worker.StateChanged) -> None:
+        """Tell a failed action once; the app calls this for every finished action worker."""
+        worker = event.worker
+        deployment = self._action_subjects.pop(worker, None)
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        if deployment is not None:
+            self._asked_desired.pop(deployment, None)
+        notice = describe_error(
+            worker.error,
+            doing=worker.name,
+            fallback_step="see the events panel for what the engine saw, then try again",
+        )
+        self.notify(notice.body, title=notice.title, severity="error", timeout=20)
