@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from hosts.errors import HostError
@@ -36,12 +36,14 @@ class ActionRunner:
         secrets: Callable[[], dict[str, dict[str, str]]],
         hash_for: Callable[[Deployment, Host], str],
         emit: Emit,
+        before_stop: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.inventory = inventory
         self.sessions = sessions
         self._secrets = secrets
         self._hash_for = hash_for
         self._emit = emit
+        self._before_stop = before_stop
         self.pending: dict[str, Start] = {}  # replica id -> start in flight (shown as pending)
 
     async def apply(self, plan: Plan) -> ApplyOutcome:
@@ -106,6 +108,8 @@ class ActionRunner:
         )
 
     async def _stop(self, stop: Stop) -> None:
+        if self._before_stop is not None:
+            await self._before_stop(f"{stop.deployment}/{stop.replica}")
         reply = await self.sessions[stop.host].program.stop(
             stop.deployment,
             stop.replica,

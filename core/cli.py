@@ -17,7 +17,7 @@ from .exit_codes import DONE, FAILED, INTERRUPTED, USAGE
 
 COMMANDS = (
     "tui", "demo", "check", "plan", "apply", "status", "down", "logs", "gpus", "schema",
-    "run", "scale", "stop", "start", "restart", "events", "trust",
+    "run", "scale", "stop", "start", "restart", "events", "test", "export", "trust",
 )  # fmt: skip
 
 
@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (scale, *(sub.choices[n] for n in ("stop", "start", "restart"))):
         p.add_argument("--no-wait", action="store_true", help="do not wait for readiness")
         p.add_argument("--timeout", type=float, default=None, metavar="S")
+    test = command("test", "send one real chat completion to a replica and print its latency")
+    test.add_argument("deployment", metavar="DEPLOYMENT")
+    test.add_argument("--prompt", default="Say hello in five words.")
+    test.add_argument("--max-tokens", type=int, default=32)
+    test.add_argument("--timeout", type=float, default=120.0, metavar="S")
+    export = command("export", "print a deployment's configuration (secrets as references)")
+    export.add_argument("deployment", metavar="DEPLOYMENT")
+    export.add_argument("--format", choices=("toml", "json"), default="toml")
     events = command("events", "the event journal: what the engine did and why")
     events.add_argument("--json", action="store_true")
     events.add_argument("--tail", type=int, default=0, metavar="N")

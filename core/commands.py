@@ -229,9 +229,9 @@ async def cmd_logs(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def _control_handlers() -> dict[str, Any]:
-    from . import control_commands
+    from . import client_commands, control_commands
 
-    return control_commands.HANDLERS
+    return {**control_commands.HANDLERS, **client_commands.HANDLERS}
 
 
 HANDLERS = {

@@ -13,8 +13,9 @@ from pathlib import Path
 from hosts.errors import HostError
 from hosts.observations import HostObservation
 
-from .actions import ActionRunner, ApplyOutcome
+from .actions import STOP_GRACE_S, ActionRunner, ApplyOutcome
 from .activity import ActivityTracker
+from .endpoints import EndpointManager
 from .events import Event
 from .failure_reason import classify_failure
 from .fleet_view import HostView, build_snapshot
@@ -66,9 +67,10 @@ class Engine:
         self.desired: dict[str, int] = self.overrides.desired()  # the user's: scale, stop
         self.autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
         self.actions = ActionRunner(
-            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
         self.telemetry = Telemetry()
+        self.endpoints = EndpointManager(self.emit)
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -139,6 +141,11 @@ class Engine:
             api_keys=self._api_keys(),
             replica_metrics=self.telemetry.replica_summaries,
             deployment_metrics=self.telemetry.deployment_summaries,
+            endpoints={
+                d.name: url
+                for d in self.inventory.deployments
+                if (url := self.endpoints.url(d.name))
+            },
         )
 
     def _api_keys(self) -> dict[str, str]:
@@ -210,7 +217,7 @@ class Engine:
         self.overrides = Overrides(self.overrides.path.parent, inventory)
         self.desired = self.overrides.desired()
         self.actions = ActionRunner(
-            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
         if self._watchers:
             self._sync_watch_tasks()
@@ -358,11 +365,22 @@ class Engine:
             backoff = min(backoff * 2, 15.0)
 
     async def _scrape_metrics(self, interval_s: float) -> None:
-        """Every ready replica's /metrics, through its host's forward, once per interval."""
-        while True:
-            transports = {name: s.transport for name, s in self.sessions.items()}
-            await self.telemetry.round(self.snapshot(), transports)
-            await asyncio.sleep(interval_s)
+        """Endpoints follow the ready replicas each second; /metrics every `interval_s`."""
+        next_scrape = 0.0
+        try:
+            while True:
+                transports = {name: s.transport for name, s in self.sessions.items()}
+                await self.endpoints.sync(self.inventory, self.snapshot(), transports)
+                if time.monotonic() >= next_scrape:
+                    next_scrape = time.monotonic() + interval_s
+                    await self.telemetry.round(self.snapshot(), transports)
+                await asyncio.sleep(1.0)
+        finally:
+            await self.endpoints.close()
+
+    async def _drain(self, replica_id: str) -> None:
+        """Before a stop: its endpoint sends it nothing new and waits for what it serves."""
+        await self.endpoints.drain(replica_id, STOP_GRACE_S)
 
     async def close(self) -> None:
         await self.telemetry.close()

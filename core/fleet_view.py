@@ -44,6 +44,7 @@ def build_snapshot(
     api_keys: Mapping[str, str] | None = None,
     replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
     deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
+    endpoints: Mapping[str, str] | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name]) for h in inventory.hosts
@@ -96,6 +97,7 @@ def build_snapshot(
                 if api_keys and name in api_keys
                 else None,
                 metrics=(deployment_metrics or {}).get(name),
+                endpoint=(endpoints or {}).get(name),
             )
         )
     return FleetSnapshot(

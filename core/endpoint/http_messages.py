@@ -207,15 +207,24 @@ def body_length(head: RequestHead) -> int | None:
     return int(text)
 
 
+def expected_body(head: RequestHead, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> int | None:
+    """Like body_length(), and 413 for a declared length over ``max_bytes``.
+
+    Checked before a client that sent ``Expect: 100-continue`` is told to go on.
+    """
+    length = body_length(head)
+    if length is not None and length > max_bytes:
+        raise BadRequest(413, f"request body larger than {max_bytes} bytes")
+    return length
+
+
 async def read_body(
     reader: asyncio.StreamReader, head: RequestHead, max_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> bytes:
     """The whole body, de-chunked; raises BadRequest (413 past ``max_bytes``)."""
-    length = body_length(head)
+    length = expected_body(head, max_bytes)
     if length is None:
         return await _read_chunked(reader, max_bytes)
-    if length > max_bytes:
-        raise BadRequest(413, f"request body larger than {max_bytes} bytes")
     return await reader.readexactly(length) if length else b""
 
 

@@ -6,9 +6,11 @@ what a drain has to wait for. A replica leaves the rotation in two ways that bot
 requests finish: ``drain()`` (the rolling update's "no new requests, then stop") and
 disappearing from the mapping given to ``update()``. A drained replica stays out of the
 rotation while it is listed, because the engine keeps re-sending its ready set while a
-rollout drains it; ``undrain()`` puts it back. A replica whose connection just failed is
-skipped for ``suspend_s`` while others are available, so a dead one costs one failed
-connect per few seconds rather than one per request until the engine notices.
+rollout drains it; ``undrain()`` puts it back. A replica that refused a connection, or
+dropped two in a row, is skipped for ``suspend_s`` while others are available, so a dead
+one costs one failed connect per few seconds rather than one per request until the
+engine notices. One dropped connection alone does not suspend: a kept-alive connection
+that the server closed just as a request went out looks the same.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 import httpx
+
+# How a request's turn on an upstream ended: answered (whatever the status), refused
+# (no connection: the replica is down), dropped (connection closed with no or half an
+# answer: down, or a stale kept-alive connection).
+Outcome = Literal["ok", "refused", "dropped"]
+_SUSPEND_AFTER_DROPS = 2
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class UpstreamStats:
     url: str
     in_flight: int
     requests: int  # requests sent to it, retries included
-    failures: int  # connections that failed before a response, bodies cut short
+    failures: int  # connections refused or dropped before a response, bodies cut short
     draining: bool
     listed: bool  # False once it left the mapping and is only finishing requests
 
@@ -55,6 +64,7 @@ class _Upstream:
     requests: int = 0
     failures: int = 0
     suspended_until: float = 0.0
+    drops_in_a_row: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -88,10 +98,10 @@ class Lease:
     def base_url(self) -> httpx.URL:
         return self._upstream.url
 
-    def release(self, *, failed: bool = False) -> None:
+    def release(self, outcome: Outcome = "ok") -> None:
         if not self._released:
             self._released = True
-            self._pool._release(self._upstream, failed)
+            self._pool._release(self._upstream, outcome)
 
 
 class UpstreamPool:
@@ -113,9 +123,7 @@ class UpstreamPool:
             else:
                 # New, or the same id on a new port: requests still running on the old
                 # address finish there (their leases hold the old record).
-                self._upstreams[replica_id] = _Upstream(
-                    replica_id, base_url, httpx.URL(base_url)
-                )
+                self._upstreams[replica_id] = _Upstream(replica_id, base_url, httpx.URL(base_url))
         for replica_id, upstream in list(self._upstreams.items()):
             if replica_id not in upstreams:
                 upstream.listed = False
@@ -161,19 +169,23 @@ class UpstreamPool:
                 return upstream
         return None
 
-    def _release(self, upstream: _Upstream, failed: bool) -> None:
+    def _release(self, upstream: _Upstream, outcome: Outcome) -> None:
         upstream.in_flight -= 1
-        if failed:
+        if outcome == "ok":
+            upstream.drops_in_a_row = 0
+        else:
             upstream.failures += 1
-            upstream.suspended_until = self._clock() + self._suspend_s
+            upstream.drops_in_a_row += outcome == "dropped"
+            if outcome == "refused" or upstream.drops_in_a_row >= _SUSPEND_AFTER_DROPS:
+                upstream.suspended_until = self._clock() + self._suspend_s
         if upstream.in_flight == 0:
             upstream.idle.set()
             self._forget_if_done(upstream)
 
     def _forget_if_done(self, upstream: _Upstream) -> None:
-        if not upstream.listed and upstream.in_flight == 0:
-            if self._upstreams.get(upstream.replica_id) is upstream:
-                del self._upstreams[upstream.replica_id]
+        done = not upstream.listed and upstream.in_flight == 0
+        if done and self._upstreams.get(upstream.replica_id) is upstream:
+            del self._upstreams[upstream.replica_id]
 
     async def drain(self, replica_id: str, timeout_s: float) -> bool:
         """No new requests for ``replica_id``; True once its in-flight ones are done."""
@@ -181,6 +193,8 @@ class UpstreamPool:
         if upstream is None:
             return True
         upstream.draining = True
+        if upstream.in_flight == 0:
+            return True
         try:
             await asyncio.wait_for(upstream.idle.wait(), timeout_s)
         except asyncio.TimeoutError:

@@ -204,6 +204,9 @@ class Deployment(InventoryModel):
     """Scale to autoscale.min (or stop) after this long without requests."""
     start_timeout: Duration = 900.0
     """How long a replica may take to become ready before it counts as failed."""
+    endpoint_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
+    """Port on 127.0.0.1 where the console (and `fleetdeck run`) serves this deployment's
+    load-balanced endpoint; a free port is chosen when unset."""
     restart_backoff: Duration = 10.0
     """First delay before the host's supervisor restarts a crashed replica; doubles up to
     5 minutes, and resets after 10 minutes up."""

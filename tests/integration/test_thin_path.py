@@ -102,6 +102,14 @@ def test_apply_status_down_over_real_sshd(sshd_fleet: SshdFleet, tmp_path: Path)
 
         second = fleetdeck("plan", str(inventory), "--json")
         assert json.loads(second.stdout)["actions"] == []
+
+        # One real chat completion through an SSH port forward, with the API key.
+        tested = fleetdeck("test", str(inventory), "chat")
+        assert tested.returncode == 0, tested.stderr
+        assert " 200 in " in tested.stdout and "TTFT" in tested.stdout
+        exported = fleetdeck("export", str(inventory), "chat")
+        assert 'api_key = { env = "THIN_PATH_KEY" }' in exported.stdout
+        assert SECRET not in exported.stdout
     finally:
         down = fleetdeck("down", str(inventory))
     assert down.returncode == 0, down.stderr
