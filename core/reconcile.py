@@ -80,6 +80,20 @@ def controller_identity() -> str:
     return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """A holder on this machine whose process is gone (a console killed with -9)."""
+    who, _, pid_text = holder.rpartition(":")
+    if who.partition("@")[2] != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's process: only its lease expiry can tell
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Controller:
     """The engine's loops with no screen: reconcile (and later autoscaling) every tick,
     only while this process holds the lease on every reachable host."""
@@ -111,14 +125,19 @@ class Controller:
         self.engine.replace_inventory(inventory)
         self.engine.emit("inventory.reloaded", str(source), "applying the changed inventory")
 
-    async def take_leases(self) -> list[str]:
+    async def take_leases(self, ttl_s: float = LEASE_TTL_S) -> list[str]:
         """Take or renew every reachable host's lease; the holders that refused us."""
         others: list[str] = []
 
         async def take(name: str) -> None:
             session = self.engine.sessions[name]
             try:
-                reply = await session.program.take_lease(self.holder, LEASE_TTL_S)
+                reply = await session.program.take_lease(self.holder, ttl_s)
+                holder = (reply.get("lease") or {}).get("holder")
+                if not reply.get("acquired") and holder and holder_is_dead(holder):
+                    reply = await session.program.take_lease(
+                        self.holder, ttl_s, stale_holder=holder
+                    )
             except HostError:
                 return  # unreachable: its replicas are left alone anyway
             if not reply.get("acquired"):
@@ -222,7 +241,7 @@ async def lease_for_one_shot(engine: Engine, ttl_s: float = 600.0) -> list[str]:
     must not act); an empty list means this process now holds every reachable host.
     """
     controller = Controller(engine)
-    others = await controller.take_leases()
+    others = await controller.take_leases(ttl_s)
     if others:
         await controller.release_leases()
     return others

@@ -193,9 +193,15 @@ class HostProgram:
         request |= {"forget": forget, "mark_failed": mark_failed}
         return await self.call("stop", request, timeout=grace_s + 30)
 
-    async def take_lease(self, holder: str, ttl_s: float) -> dict[str, Any]:
-        """Take or renew this host's controller lease; ttl_s = 0 releases it."""
-        return await self.call("lease", {"holder": holder, "ttl_s": ttl_s}, timeout=30)
+    async def take_lease(
+        self, holder: str, ttl_s: float, *, stale_holder: str | None = None
+    ) -> dict[str, Any]:
+        """Take or renew this host's controller lease; ttl_s = 0 releases it.
+
+        `stale_holder`: a holder known to be dead; its lease is taken over even if unexpired.
+        """
+        request = {"holder": holder, "ttl_s": ttl_s, "stale_holder": stale_holder}
+        return await self.call("lease", request, timeout=30)
 
     def _observe_request(self, interval_s: float = 1.0) -> dict[str, Any]:
         return {

@@ -31,11 +31,18 @@ def take(request: JsonDict) -> JsonDict:
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     holder = str(request["holder"])
     ttl = float(request.get("ttl_s", 30.0))
+    # The console knows when a holder is a dead process on its own machine; only it
+    # may say so, and only for that exact holder.
+    stale_holder = request.get("stale_holder")
     now = time.time()
     with open(os.path.join(state_dir, "lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         current = read_lease(state_dir)
-        if current and current.get("holder") != holder and current.get("expires_at", 0) > now:
+        if (
+            current is not None
+            and current.get("holder") not in (holder, stale_holder)
+            and current.get("expires_at", 0) > now
+        ):
             return {"ok": True, "acquired": False, "lease": current}
         if ttl <= 0:
             if current and current.get("holder") == holder:
