@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import socket
 import time
@@ -77,7 +78,12 @@ async def converge(
 
 
 def controller_identity() -> str:
-    return f"{os.environ.get('USER') or os.getuid()}@{socket.gethostname()}:{os.getpid()}"
+    """user@machine:pid: who holds a lease, and (on this machine) whether it still lives."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}:{os.getpid()}"
 
 
 def holder_is_dead(holder: str) -> bool:
