@@ -54,7 +54,12 @@ def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
             close_fds=True,
             start_new_session=True,  # own session: no SIGHUP when the SSH channel closes
         )
-        layout.write_atomic(paths.file(layout.WRAPPER_PID), "%d\n" % wrapper.pid)
+        # Not through write_atomic's wrapper_pid.tmp: the supervisor writes the same file
+        # through that very temp name at the same moment, and one rename would fail.
+        pid_tmp = paths.file(layout.WRAPPER_PID) + ".launch"
+        with open(pid_tmp, "w") as handle:
+            handle.write("%d\n" % wrapper.pid)
+        os.replace(pid_tmp, paths.file(layout.WRAPPER_PID))
         ticks = procfs.start_ticks(wrapper.pid)
         if ticks is not None:
             layout.write_atomic(paths.file(identity.WRAPPER_TICKS), "%d\n" % ticks)

@@ -106,20 +106,18 @@ def split_lines(pending: bytes, start: int) -> Tuple[List[Tuple[int, bytes]], by
     `start` is the logical offset of pending's first byte.
     """
     lines: List[Tuple[int, bytes]] = []
-    position = start
+    begin = 0  # indexes, not slices: a 1 MiB read of short lines must stay linear
     while True:
-        index = pending.find(b"\n")
-        if index < 0 and len(pending) < MAX_LINE:
-            return lines, pending
-        if index < 0 or index > MAX_LINE:
+        index = pending.find(b"\n", begin, begin + MAX_LINE + 1)
+        if index < 0:
+            if len(pending) - begin <= MAX_LINE:
+                return lines, pending[begin:]
             # Too long for one piece: cut it (the rest follows as the next piece).
-            lines.append((position + MAX_LINE, pending[:MAX_LINE]))
-            position += MAX_LINE
-            pending = pending[MAX_LINE:]
+            lines.append((start + begin + MAX_LINE, pending[begin : begin + MAX_LINE]))
+            begin += MAX_LINE
             continue
-        position += index + 1
-        lines.append((position, pending[:index]))
-        pending = pending[index + 1 :]
+        lines.append((start + index + 1, pending[begin:index]))
+        begin = index + 1
 
 
 class LogReader:

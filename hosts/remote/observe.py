@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 from . import identity, layout, procfs, readiness
 from .layout import JsonDict
@@ -130,10 +132,24 @@ def host_ledger(state_dir: str, replicas: list[JsonDict], gpu_readings: list[Jso
     """
     groups = replica_groups(state_dir, replicas)
     mark_gpu_processes(gpu_readings, state_dir, groups)
-    return {
-        "ports_in_use": sorted(procfs.listening_ports()),
-        "orphans": find_orphans(state_dir, groups),
-    }
+    return {"ports_in_use": ports_in_use(), "orphans": find_orphans(state_dir, groups)}
+
+
+PORTS_TTL_S = 5.0
+_ports_cache: list[Any] = [0.0, []]  # [when, ports]
+
+
+def ports_in_use() -> list[int]:
+    """Listening TCP ports, re-read at most every PORTS_TTL_S in a `watch`.
+
+    /proc/net/tcp lists every socket, TIME_WAIT included: ~20 ms for 10,000 of them,
+    too much for each second. The ledger is advisory anyway: launch binds the port it
+    picks to check it (launch.port_is_free).
+    """
+    now = time.monotonic()
+    if not _ports_cache[1] or now - _ports_cache[0] > PORTS_TTL_S:
+        _ports_cache[:] = [now, sorted(procfs.listening_ports())]
+    return list(_ports_cache[1])
 
 
 def replica_groups(state_dir: str, replicas: list[JsonDict]) -> dict[int, str]:

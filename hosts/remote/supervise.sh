@@ -37,10 +37,17 @@ rotate_log_if_over_cap() {
     fi
 }
 
+# vLLM's group if it has one yet; before `exec` has called setpgid, the process itself.
+signal_child() {
+    kill "-$1" "-$child" 2>/dev/null || kill "-$1" "$child" 2>/dev/null
+}
+
 stop_requested() {
-    : >"$dir/stop"
+    # touch, not `: >file`: a failed redirection on a special builtin makes dash exit,
+    # and with REPLICA_DIR gone that would leave vLLM running unsupervised.
+    touch "$dir/stop" 2>/dev/null
     if [ -n "$child" ]; then
-        kill -TERM "-$child" 2>/dev/null
+        signal_child TERM
     fi
 }
 trap stop_requested TERM INT HUP
@@ -59,6 +66,11 @@ supervisor=$$
         nap=$!
         wait "$nap"
     done
+    # The replica's state is gone (deleted by hand, a wiped tmp dir): nothing can manage
+    # or adopt this vLLM any more, so it must not hold its GPU on: stop it.
+    if [ ! -d "$dir" ]; then
+        kill -TERM "$supervisor" 2>/dev/null
+    fi
 ) </dev/null >/dev/null 2>&1 &
 checker=$!
 
@@ -66,11 +78,16 @@ wanted() {
     [ -d "$dir" ] && [ ! -e "$dir/stop" ]
 }
 
+# Before each start, with no writer: rotation loses nothing then. (Not inside the loop
+# between `wanted` and the start: a stop request landing there would go unseen longer.)
+rotate_log_if_over_cap
 while wanted; do
-    rotate_log_if_over_cap
     started=$(date +%s)
     "$py" "$prog" exec "$dir" >>"$dir/log" 2>&1 </dev/null &
     child=$!
+    if ! wanted; then
+        signal_child TERM  # a stop request landed between the check and the start
+    fi
     # `wait` returns early when a trapped signal arrives; wait again until the child is gone.
     while :; do
         wait "$child"
@@ -103,6 +120,7 @@ while wanted; do
     if [ "$backoff" -gt 300 ]; then
         backoff=300
     fi
+    rotate_log_if_over_cap
 done
 kill "$checker" 2>/dev/null
 rm -f "$dir/wrapper_pid" 2>/dev/null

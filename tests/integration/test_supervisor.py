@@ -156,3 +156,23 @@ async def test_ports_in_use_are_skipped(program: HostProgram) -> None:
         assert result.port == lo + 1
     finally:
         squatter.close()
+
+
+async def test_running_replica_whose_state_is_deleted_is_stopped(
+    program: HostProgram, tmp_path: Path
+) -> None:
+    """Nothing could manage or adopt it any more: it must not hold its GPU forever."""
+    ports = slot_allocator().take_block(5)
+    launch = request("r0", ports, "--sim-load-seconds", "0.3")
+    launch = LaunchRequest(**{**launch.__dict__, "log_check_s": 1})
+    await program.launch(launch)
+    healthy = await until(program, lambda r: r.healthy)
+    assert healthy.pid is not None
+    group = live(group_members(healthy.pid))
+    replica_dir = tmp_path / "state" / "d" / "r0"
+    wrapper = int((replica_dir / "wrapper_pid").read_text())
+    subprocess.run(["rm", "-rf", str(replica_dir)], check=True)
+    deadline = time.monotonic() + 10
+    while live([*group, wrapper]) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert live([*group, wrapper]) == []
