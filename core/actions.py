@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from hosts.errors import HostError
+from hosts.errors import ActionableError, HostError
 from hosts.host_program import LaunchRequest
 
-from .errors import FleetdeckError
 from .host_session import HostSession
 from .inventory import Deployment, Host, Inventory
 from .launch_spec import replica_env, vllm_argv
@@ -59,7 +58,7 @@ class ActionRunner:
                     else:
                         await self._stop(action)
                     done.append(action)
-                except (HostError, FleetdeckError, asyncio.TimeoutError) as exc:
+                except (ActionableError, asyncio.TimeoutError) as exc:
                     message = str(exc) or type(exc).__name__
                     failed.append((action, message))
                     subject = f"{action.deployment}/{action.replica}"

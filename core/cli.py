@@ -10,9 +10,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from hosts.errors import HostError
+from hosts.errors import ActionableError
 
-from .errors import FleetdeckError, InventoryError, SecretError
+from .errors import InventoryError, SecretError
 from .exit_codes import DONE, FAILED, INTERRUPTED, USAGE
 
 COMMANDS = (
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         print("nothing was started or stopped.", file=sys.stderr)
         return USAGE
-    except (FleetdeckError, HostError) as exc:
+    except ActionableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return FAILED
 

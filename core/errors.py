@@ -9,24 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from hosts.errors import ActionableError
+
 if TYPE_CHECKING:  # problems.py is imported lazily to keep this module dependency-free
     from core.inventory.problems import Problem
 
 
-class FleetdeckError(Exception):
-    """Base of every error meant for a person rather than a traceback."""
-
-    def __init__(self, title: str, cause: str = "", next_step: str = "") -> None:
-        super().__init__(title)
-        self.title = title
-        self.cause = cause
-        self.next_step = next_step
-
-    def __str__(self) -> str:
-        text = f"{self.title}: {self.cause}" if self.cause else self.title
-        if self.next_step:
-            text += f"\n  next: {self.next_step}"
-        return text
+class FleetdeckError(ActionableError):
+    """Base of every core error meant for a person rather than a traceback."""
 
 
 class InventoryError(FleetdeckError):

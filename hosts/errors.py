@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-class HostError(Exception):
+class ActionableError(Exception):
+    """Every error meant for a person: what failed, why, and what to do next.
+
+    The base of the hosts layer's errors and of core's (core.errors.FleetdeckError), so the
+    CLI and the TUI present both the same way.
+    """
+
     def __init__(self, title: str, cause: str = "", next_step: str = "") -> None:
         super().__init__(title)
         self.title = title
@@ -17,6 +23,10 @@ class HostError(Exception):
         if self.next_step:
             text += f"\n  next: {self.next_step}"
         return text
+
+
+class HostError(ActionableError):
+    """Something went wrong reaching or acting on a host."""
 
 
 class HostUnreachable(HostError):

@@ -214,13 +214,16 @@ class HostProgram:
         reply = await self.call("observe", self._observe_request(), timeout=60)
         return HostObservation.from_json(reply)
 
+    async def _stream(self, command: str, request: dict[str, Any]) -> AsyncIterator[str]:
+        """A long-lived command's output lines; the request goes by stdin, never argv."""
+        path = await self.install()
+        payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
+        async for line in self.transport.stream_lines([self.python, path, command], stdin=payload):
+            yield line
+
     async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
         """Observations streamed over one long-lived channel: no exec per poll."""
-        path = await self.install()
-        payload = json.dumps({"state_dir": self.state_dir, **self._observe_request(interval_s)})
-        async for line in self.transport.stream_lines(
-            [self.python, path, "watch"], stdin=payload.encode()
-        ):
+        async for line in self._stream("watch", self._observe_request(interval_s)):
             if line.startswith("{"):
                 yield HostObservation.from_json(json.loads(line))
 
@@ -234,18 +237,14 @@ class HostProgram:
         offset: int | None = None,
     ) -> AsyncIterator[LogLine]:
         """A replica's log lines with the byte offset after each, to resume from."""
-        path = await self.install()
         request = {
-            "state_dir": self.state_dir,
             "deployment": deployment,
             "replica": replica,
             "tail": tail,
             "follow": follow,
             "offset": offset,
         }
-        async for raw in self.transport.stream_lines(
-            [self.python, path, "logs"], stdin=json.dumps(request).encode()
-        ):
+        async for raw in self._stream("logs", request):
             if not raw.strip():
                 continue
             data = json.loads(raw)

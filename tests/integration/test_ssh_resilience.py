@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from hosts.local_transport import LocalTransport
 from hosts.ssh_transport import SshTransport
 from tests.harness.inventory_writer import inventory_toml
 from tests.harness.process_tree import alive
+from tests.harness.replica_processes import replica_pids
 from tests.harness.sshd import SshdFleet
 
 pytestmark = pytest.mark.integration
@@ -72,22 +72,6 @@ def write_fleet_inventory(fleet: SshdFleet, path: Path, load_s: float = 0.5) -> 
 
 def fleetdeck(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FLEETDECK, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def replica_pids(state_dir: Path) -> set[int]:
-    """Live processes whose environment marks them as a replica under `state_dir`."""
-    marker = f"FLEETDECK_REPLICA={state_dir}".encode()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(item.startswith(marker) for item in environ) and alive(int(entry)):
-            found.add(int(entry))
-    return found
 
 
 def replica_sessions(state_dir: Path) -> set[int]:

@@ -15,6 +15,7 @@ import pytest
 
 from hosts.remote.procfs import listening_ports
 from tests.harness.inventory_writer import write_inventory
+from tests.harness.replica_processes import replica_pids
 from tests.harness.sshd import SshdFleet
 
 pytestmark = pytest.mark.integration
@@ -48,22 +49,6 @@ def fleetdeck(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[s
     )
 
 
-def replica_processes(state_dirs: list[Path]) -> list[int]:
-    """Pids on this machine whose environment marks them as a replica under these dirs."""
-    found = []
-    prefixes = [f"FLEETDECK_REPLICA={d}".encode() for d in state_dirs]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(item.startswith(prefix) for item in environ for prefix in prefixes):
-            found.append(int(entry))
-    return found
-
-
 def test_apply_status_down_over_real_sshd(sshd_fleet: SshdFleet, tmp_path: Path) -> None:
     inventory = write_inventory(sshd_fleet, tmp_path / "fleet.toml", deployments_toml=DEPLOYMENTS)
     state_dirs = [h.state_dir for h in sshd_fleet.hosts]
@@ -95,7 +80,7 @@ def test_apply_status_down_over_real_sshd(sshd_fleet: SshdFleet, tmp_path: Path)
         assert len(gpus) == len(set(gpus)) == 4
 
         # The API key reached vLLM by the 0600 env file, never by an argv.
-        for pid in replica_processes(state_dirs):
+        for pid in sorted(replica_pids(*state_dirs)):
             assert SECRET not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
         env_files = list(Path(state_dirs[0]).rglob("env")) + list(Path(state_dirs[1]).rglob("env"))
         assert env_files and all(f.stat().st_mode & 0o777 == 0o600 for f in env_files)
@@ -113,7 +98,7 @@ def test_apply_status_down_over_real_sshd(sshd_fleet: SshdFleet, tmp_path: Path)
     finally:
         down = fleetdeck("down", str(inventory))
     assert down.returncode == 0, down.stderr
-    assert replica_processes(state_dirs) == []
+    assert sorted(replica_pids(*state_dirs)) == []
     for host in sshd_fleet.hosts:
         lo, hi = host.port_range
         assert not any(lo <= port <= hi for port in listening_ports())
