@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 # (substring in the log, reason): the first rule that matches the log wins.
@@ -38,12 +39,19 @@ def classify_failure(exit_code: int | None, log_lines: Sequence[str]) -> str:
     return f"crashed (exit {exit_code})"
 
 
+# "ValueError: ...", "OSError: [Errno 98] ...", "vllm: error: ..." anywhere in a line.
+_EXCEPTION_LINE = re.compile(r"\b\w*(Error|Exception)(\[\w+\])?: |\berror: ")
+
+
 def error_excerpt(log_lines: Sequence[str], limit: int = 12) -> tuple[str, ...]:
-    """The lines that explain a failure: from the last traceback or ERROR on, else the tail."""
-    start = None
-    for index, line in enumerate(log_lines):
-        if "Traceback (most recent call last)" in line or " ERROR " in line:
-            start = index if start is None else start
-    lines = list(log_lines[start:] if start is not None else log_lines)
-    # Keep the end: that is where the exception message is.
-    return tuple(line for line in lines if not line.startswith("[fleetdeck]"))[-limit:]
+    """The lines that explain a failure: the first exception messages (the root cause,
+    which vLLM prints long before its final "see root cause above"), then the last lines."""
+    own = [line for line in log_lines if not line.startswith("[fleetdeck]")]
+    causes: list[str] = []
+    for line in own:
+        # vLLM's WARNING lines mention errors in passing ("... like `OSError: ...`").
+        if _EXCEPTION_LINE.search(line) and " WARNING " not in line and line not in causes:
+            causes.append(line)
+    tail = [line for line in own[-4:] if line not in causes]
+    picked = causes[: max(0, limit - len(tail))] + tail
+    return tuple(picked[-limit:]) if picked else tuple(own[-limit:])

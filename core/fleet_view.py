@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hosts.errors import HostError
 from hosts.observations import HostObservation, ReplicaObservation
 
+from .failure_reason import error_excerpt
 from .inventory import Deployment, Inventory
 from .inventory.secrets import mask_secret
 from .plan import Start
@@ -149,6 +150,7 @@ def _replica_snapshot(
         gpu_uuids=observation.gpu_uuids,
         started_at=observation.started_at,
         spec_hash=observation.spec_hash,
+        first_failure=error_excerpt(observation.first_failure),
     )
 
 

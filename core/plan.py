@@ -240,11 +240,13 @@ def _capacities(
         if observation is None:
             capacities.append(HostCapacity(host.name, host.labels, False, ()))
             continue
-        ours = {r.pid for r in observation.replicas if r.pid}
-        busy = {uuid for r in observation.replicas if not r.stop_requested for uuid in r.gpu_uuids}
+        # A replica being stopped still holds its GPUs until its processes are gone.
+        holding = [r for r in observation.replicas if not r.stop_requested or r.alive]
+        busy = {uuid for r in holding for uuid in r.gpu_uuids}
         for gpu in observation.gpus:
-            foreign = sum(p.memory_mib for p in gpu.processes if p.pid not in ours)
-            if foreign > FOREIGN_MEMORY_LIMIT_MIB:
+            # vLLM's GPU memory is held by its EngineCore and workers, not the API server:
+            # the host marks every process of our replicas' groups as ours.
+            if gpu.foreign_memory_mib > FOREIGN_MEMORY_LIMIT_MIB:
                 busy.add(gpu.uuid)
         counts: dict[str, int] = {}
         for replica in observation.replicas:

@@ -116,6 +116,9 @@ def not_ready_reasons(snapshot: FleetSnapshot) -> str:
         for r in d.replicas:
             if r.status == ReplicaStatus.FAILED:
                 lines.append(f"{r.id} on {r.host} failed: {r.reason}")
+            if r.first_failure:
+                lines.append(f"{r.id}: its first failure's log ends with:")
+                lines += [f"    {line}" for line in r.first_failure[-6:]]
             elif r.status not in (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE):
                 phase = f" ({r.phase})" if r.phase else ""
                 lines.append(f"{r.id} on {r.host} is {r.status.value}{phase}")

@@ -119,6 +119,7 @@ class ReplicaSnapshot(Frozen):
     gpu_uuids: tuple[str, ...] = ()
     started_at: float | None = None
     spec_hash: str = ""
+    first_failure: tuple[str, ...] = ()  # the lines explaining its first crash, kept
     metrics: MetricsSnapshot | None = None
 
 

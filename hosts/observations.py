@@ -35,6 +35,7 @@ class ReplicaObservation:
     ready_at: float | None = None  # first seen healthy since its last start
     start_failures: int = 0  # runs that exited since it was last seen ready
     failed_reason: str | None = None  # set when the engine gave up on it
+    first_failure: tuple[str, ...] = ()  # the log's tail at the first failing exit
 
     @property
     def replica_id(self) -> str:
@@ -64,6 +65,7 @@ class ReplicaObservation:
             ready_at=data.get("ready_at"),
             start_failures=int(data.get("start_failures", 0)),
             failed_reason=data.get("failed_reason"),
+            first_failure=tuple(data.get("first_failure", [])),
         )
 
 

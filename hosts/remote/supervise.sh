@@ -104,6 +104,11 @@ while wanted; do
         break
     fi
     echo "$code $ended" >>"$dir/exits"
+    if [ "$code" -ne 0 ] && [ ! -e "$dir/first_failure" ]; then
+        # The first failure's log is kept: later restarts' output must not bury it.
+        tail -n 80 "$dir/log" >"$dir/first_failure.tmp" 2>/dev/null &&
+            mv -f "$dir/first_failure.tmp" "$dir/first_failure"
+    fi
     if [ -e "$dir/stop" ]; then
         note "vLLM exited with code $code after a stop request; supervisor ends"
         break

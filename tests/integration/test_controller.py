@@ -134,6 +134,8 @@ extra_args = ["--sim-fail-at-start", "out-of-memory"]
         assert "failed at start 2 times in a row: out of memory" in document["reason"]
         (replica,) = document["status"]["deployments"][0]["replicas"]
         assert replica["status"] == "stopped"
+        # The first failure's log excerpt is kept, ending with vLLM's own error.
+        assert any("less than desired" in line for line in replica["first_failure"])
         # It stays given up: another apply starts nothing and says why.
         again = fleetdeck("apply", str(inventory), "--json", "--timeout", "10")
         assert again.returncode == 1
@@ -187,6 +189,48 @@ extra_args = ["--sim-load-seconds", "0.5"]
         assert applied.returncode == 0, applied.stderr
         names = {d["name"]: d["ready"] for d in status(inventory)["deployments"]}
         assert names == {"chat": 3, "embed": 1}
+    finally:
+        controller.stop()
+        fleetdeck("down", str(inventory))
+
+
+def test_killed_replica_is_restarted_and_the_event_says_why(
+    sshd_fleet_factory: Any, tmp_path: Path
+) -> None:
+    fleet: SshdFleet = sshd_fleet_factory(1)
+    deployment = """
+[[deployments]]
+name = "chat"
+model = "sim/chat"
+replicas = 1
+restart_backoff = "1s"
+[deployments.vllm]
+extra_args = ["--sim-load-seconds", "0.5"]
+"""
+    inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
+    controller = EventStream(inventory)
+    try:
+        controller.wait_for("replica.started")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (replica,) = status(inventory)["deployments"][0]["replicas"]
+            if replica["status"] in ("active", "idle"):
+                break
+            time.sleep(0.3)
+        first_pid = replica["pid"]
+        os.kill(first_pid, signal.SIGKILL)
+        exited = controller.wait_for("replica.exited", timeout=30)
+        assert exited["subject"] == replica["id"]
+        assert "code 137" in exited["message"] and "killed by signal 9" in exited["message"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            (again,) = status(inventory)["deployments"][0]["replicas"]
+            if again["status"] in ("active", "idle") and again["pid"] != first_pid:
+                break
+            time.sleep(0.3)
+        assert again["id"] == replica["id"], "restarted in place by its supervisor"
+        assert again["restarts"] == 1 and again["last_exit_code"] == 137
+        assert not [e for e in controller.events if e["kind"] == "replica.started"][1:]
     finally:
         controller.stop()
         fleetdeck("down", str(inventory))

@@ -222,3 +222,29 @@ def test_deployment_statuses() -> None:
     assert deployment_status(2, []) == DeploymentStatus.STOPPED
     assert deployment_status(0, [ReplicaStatus.STOPPED]) == DeploymentStatus.STOPPED
     assert deployment_status(2, [A, ReplicaStatus.UNKNOWN]) == DeploymentStatus.DEGRADED
+
+
+def test_gpus_held_by_a_foreign_tenant_or_a_stopping_replica_are_skipped() -> None:
+    def gpu(index: int, *processes: dict[str, object]) -> GpuReading:
+        return GpuReading.from_json(
+            {"index": index, "uuid": f"GPU-a-{index}", "name": "H100", "processes": list(processes)}
+        )
+
+    foreign = {"pid": 4242, "memory_mib": 20000.0}  # someone else's training job
+    our_worker = {"pid": 777, "memory_mib": 70000.0, "ours": True, "replica": "llm/a-0"}
+    running = replica("llm", "a-0", gpu_uuids=["GPU-a-1"])
+    stopping = replica("old", "a-1", gpu_uuids=["GPU-a-2"], stop_requested=True)
+    observed = {
+        "a": HostObservation(
+            0.0,
+            (running, stopping),
+            (gpu(0, foreign), gpu(1, our_worker), gpu(2), gpu(3)),
+            "nvml",
+            HostLoad(None, None, None, None),
+        ),
+        "b": None,
+    }
+    plan = make_plan(inventory(), observed, HASHES)
+    (start,) = [a for a in plan.actions if isinstance(a, Start)]
+    # GPU 0: a foreign tenant; 1: our running replica; 2: a replica still stopping.
+    assert start.gpu_uuids == ("GPU-a-3",)
