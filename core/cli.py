@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -119,6 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE
     except ActionableError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return FAILED
+    except Exception as exc:  # noqa: BLE001 - a person gets a sentence, not a traceback
+        if os.environ.get("FLEETDECK_DEBUG"):
+            raise
+        print(f"error: fleetdeck failed unexpectedly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  next: run it again with FLEETDECK_DEBUG=1 for the traceback, and report it",
+              file=sys.stderr)  # fmt: skip
         return FAILED
 
 

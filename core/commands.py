@@ -117,7 +117,7 @@ async def cmd_apply(engine: Engine, args: argparse.Namespace) -> int:
 async def _apply_holding_leases(
     engine: Engine, args: argparse.Namespace, fleet: str, timeout: float
 ) -> int:
-    from .reconcile import converge
+    from .reconcile import converge, lease_for_one_shot
 
     if not args.json:
         engine.subscribe(lambda event: print(render.event_line(event), flush=True))
@@ -127,6 +127,7 @@ async def _apply_holding_leases(
         wait_ready=args.wait,
         on_plan=None if args.json else lambda plan: print(render.plan_text(fleet, plan)),
         on_snapshot=None if args.json or not args.wait else _progress_printer(),
+        keep_leases=lambda: lease_for_one_shot(engine),
     )
     if not result.plans and not args.json:
         print(render.plan_text(fleet, engine.plan()))

@@ -15,7 +15,7 @@ from . import render
 from .engine import Engine
 from .exit_codes import DONE, FAILED, PARTIAL, USAGE
 from .handover import controller_in_charge, say_handed_over, wait_for_controller
-from .reconcile import Controller, converge, release_one_shot
+from .reconcile import Controller, converge, lease_for_one_shot, release_one_shot
 
 
 def _deployment_or_usage(engine: Engine, args: argparse.Namespace) -> str | None:
@@ -39,7 +39,12 @@ async def _converge_and_report(engine: Engine, args: argparse.Namespace) -> int:
         return DONE if args.no_wait else await wait_for_controller(engine, timeout)
     engine.subscribe(lambda event: print(render.event_line(event), flush=True))
     try:
-        result = await converge(engine, timeout_s=timeout, wait_ready=not args.no_wait)
+        result = await converge(
+            engine,
+            timeout_s=timeout,
+            wait_ready=not args.no_wait,
+            keep_leases=lambda: lease_for_one_shot(engine),
+        )
     finally:
         await release_one_shot(engine)
     line = next((d for d in result.snapshot.deployments if d.name == args.deployment), None)

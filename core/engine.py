@@ -61,6 +61,9 @@ class Engine:
         # One plan-and-apply at a time: the console's actions and the controller's tick
         # would otherwise plan from the same observation and both act on it.
         self.reconcile_lock = asyncio.Lock()
+        # Set by a Controller running alongside (the console's): False while another
+        # controller holds the leases, so the console's actions only record intent.
+        self.controller_in_charge: bool | None = None
         directory = state_dir or user_state_dir(inventory)
         self.journal = EventJournal(directory)
         self.overrides = Overrides(directory, inventory)
@@ -267,6 +270,15 @@ class Engine:
     # -- actions the console asks for (ConsoleBackend) ---------------------------------
     async def step(self) -> ApplyOutcome:
         """One reconcile step now: observe, plan, apply. Later steps come from the controller."""
+        if self.controller_in_charge is False:
+            self.emit(
+                "controller.handed-over",
+                self.inventory.fleet.name,
+                "another controller holds the leases: it applies this change if it runs as "
+                "this user on this machine; otherwise make the change where it runs",
+                "warning",
+            )
+            return ApplyOutcome((), ())
         async with self.reconcile_lock:
             await self.refresh()
             return await self.apply(self.plan())
@@ -357,7 +369,15 @@ class Engine:
                     self._track(session.name, observation)
                     backoff = 1.0
                 raise HostError(f"lost the watch channel to {session.name}", "it ended")
-            except HostError as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure must not end the watch
+                if not isinstance(exc, HostError):
+                    exc = HostError(
+                        f"the watch of {session.name} failed",
+                        f"{type(exc).__name__}: {exc}",
+                        "fleetdeck retries; report this if it repeats",
+                    )
                 if session.error is None:
                     self.emit("host.unreachable", session.name, str(exc), "warning")
                 session.mark_unreachable(exc)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+UNREACHABLE = "every matching host is unreachable"
+
 
 @dataclass(frozen=True)
 class HostCapacity:
@@ -43,7 +45,7 @@ def place(request: PlacementRequest, hosts: Sequence[HostCapacity]) -> Placed | 
     reachable = [h for h in matching if h.reachable]
     if not reachable:
         names = ", ".join(h.name for h in matching)
-        return Unplaced(f"every matching host is unreachable ({names})")
+        return Unplaced(f"{UNREACHABLE} ({names})")
     fitting = [(h, _free_gpus(h)) for h in reachable]
     fitting = [(h, free) for h, free in fitting if len(free) >= request.gpus_needed]
     if not fitting:

@@ -82,9 +82,8 @@ def make_plan(
 
     for deployment in inventory.deployments:
         want = (desired or {}).get(deployment.name, deployment.desired_replicas)
-        sorted_ = _sort_replicas(
-            deployment, by_deployment.get(deployment.name, []), expected_hash, now
-        )
+        own = by_deployment.get(deployment.name, [])
+        sorted_ = _sort_replicas(deployment, own, expected_hash, now, observed)
         actions += sorted_.actions
         unschedulable += [Unschedulable(deployment.name, why) for why in sorted_.blocked]
         fresh, stale = sorted_.fresh, sorted_.stale
@@ -152,6 +151,7 @@ def _sort_replicas(
     replicas: list[tuple[str, ReplicaObservation]],
     expected_hash: Mapping[tuple[str, str], str],
     now: float,
+    observed: Mapping[str, HostObservation | None],
 ) -> _Sorted:
     """Split a deployment's replicas into fresh (current spec) and stale, and decide what
     to do with stopped and failed ones."""
@@ -178,7 +178,10 @@ def _sort_replicas(
             why = "clean up: neither vLLM nor its supervisor is running"
             result.actions.append(Stop(name, replica.replica, host, why))
             continue
-        gave_up = give_up_reason(replica, deployment, now)
+        # The host's own clock: started_at is a time on the host, and clocks differ.
+        host_observation = observed.get(host)
+        host_now = host_observation.time if host_observation and host_observation.time else now
+        gave_up = give_up_reason(replica, deployment, host_now)
         if gave_up is not None:
             result.actions.append(Stop(name, replica.replica, host, gave_up, mark_failed=True))
             result.blocked.append(f"{replica.replica_id} on {host} {gave_up}")

@@ -22,11 +22,13 @@ from hosts.errors import HostError
 from .engine import Engine
 from .errors import FleetdeckError
 from .inventory import load_inventory
+from .placement import UNREACHABLE
 from .plan import Plan
 from .scaling import Scaler
 from .snapshot import FleetSnapshot, HostState
 
-LEASE_TTL_S = 30.0
+# Renewed every tick; longer than one apply can take (a drain, a stop's grace, a kill).
+LEASE_TTL_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,22 @@ async def converge(
     on_plan: Callable[[Plan], None] | None = None,
     on_snapshot: Callable[[FleetSnapshot], None] | None = None,
     poll_s: float = 1.0,
+    keep_leases: Callable[[], Awaitable[list[str]]] | None = None,
 ) -> Converged:
-    """Apply plans until none is left (and, with wait_ready, every replica is ready)."""
+    """Apply plans until none is left (and, with wait_ready, every replica is ready).
+
+    `keep_leases` renews this command's host leases before every step and returns the
+    hosts another controller holds; when there are any, it stops without acting.
+    """
     deadline = time.monotonic() + timeout_s
     plans: list[Plan] = []
     while True:
         snapshot = await engine.refresh()
+        if keep_leases is not None:
+            others = await keep_leases()
+            if others:
+                reason = "another controller took over: " + ", ".join(others)
+                return Converged(False, reason, tuple(plans), snapshot)
         if on_snapshot is not None:
             on_snapshot(snapshot)
         plan = engine.plan()
@@ -65,7 +77,9 @@ async def converge(
         elif plan.unschedulable:
             plans.append(plan)
             reason = "; ".join(f"{u.deployment}: {u.reason}" for u in plan.unschedulable)
-            return Converged(False, reason, tuple(plans), snapshot)
+            # Blocked only by unreachable hosts: the rest is done, a partial result (exit 3).
+            partial = all(u.reason.startswith(UNREACHABLE) for u in plan.unschedulable)
+            return Converged(partial, reason, tuple(plans), snapshot)
         else:
             # A crashed replica is restarted by its supervisor and may come up; the plan
             # gives up on it (and the loop ends above) after max_start_failures.
@@ -83,14 +97,28 @@ def controller_identity() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}:{os.getpid()}"
+    return f"{user}@{socket.gethostname()}/{machine_id()}:{os.getpid()}"
+
+
+def machine_id() -> str:
+    """Tells two machines apart even when they share a hostname (containers, clones)."""
+    for path in ("/etc/machine-id", "/proc/sys/kernel/random/boot_id"):
+        try:
+            text = Path(path).read_text().strip().replace("-", "")
+        except OSError:
+            continue
+        if text:
+            return text[:12]
+    return "unknown"
 
 
 def holder_is_dead(holder: str) -> bool:
     """A holder on this machine whose process is gone (a console killed with -9)."""
     who, _, pid_text = holder.rpartition(":")
-    if who.partition("@")[2] != socket.gethostname() or not pid_text.isdigit():
+    if who.partition("@")[2] != f"{socket.gethostname()}/{machine_id()}":
         return False  # another machine's process: only its lease expiry can tell
+    if not pid_text.isdigit():
+        return False
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:
@@ -144,8 +172,8 @@ class Controller:
                     reply = await session.program.take_lease(
                         self.holder, ttl_s, stale_holder=holder
                     )
-            except HostError:
-                return  # unreachable: its replicas are left alone anyway
+            except (HostError, asyncio.TimeoutError):
+                return  # unreachable or hung: its replicas are left alone anyway
             if not reply.get("acquired"):
                 lease = reply.get("lease") or {}
                 others.append(f"{name} (held by {lease.get('holder')})")
@@ -157,7 +185,7 @@ class Controller:
         for session in self.engine.sessions.values():
             try:
                 await session.program.take_lease(self.holder, 0)
-            except HostError:
+            except (HostError, asyncio.TimeoutError):
                 continue
 
     async def tick(self) -> None:
@@ -174,10 +202,12 @@ class Controller:
                 )
             self._waiting_reported = True
             self.in_charge = False
+            self.engine.controller_in_charge = False
             return
         if not self.in_charge:
             self.engine.emit("controller.in-charge", self.holder, "holding every host's lease")
         self.in_charge = True
+        self.engine.controller_in_charge = True
         self._waiting_reported = False
         if any(s.state == HostState.CONNECTING for s in self.engine.sessions.values()):
             return  # not every host has reported yet
@@ -212,7 +242,17 @@ class Controller:
         async with self.engine.watching(min(self.interval_s, 2.0)):
             try:
                 while not stop.is_set():
-                    await self.tick()
+                    try:
+                        await self.tick()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one bad tick must not end the loop
+                        self.engine.emit(
+                            "controller.error",
+                            self.holder,
+                            f"{type(exc).__name__}: {exc}; retrying next tick",
+                            "error",
+                        )
                     try:
                         await asyncio.wait_for(stop.wait(), self.interval_s)
                     except asyncio.TimeoutError:
@@ -240,7 +280,7 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-async def lease_for_one_shot(engine: Engine, ttl_s: float = 600.0) -> list[str]:
+async def lease_for_one_shot(engine: Engine, ttl_s: float = LEASE_TTL_S) -> list[str]:
     """A one-shot command (apply, scale, down...) holds the leases while it acts.
 
     Returns the hosts held by another controller (then nothing was taken and the caller

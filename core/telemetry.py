@@ -83,9 +83,7 @@ class Telemetry:
         summaries = {}
         for deployment in snapshot.deployments:
             metrics = self._deployments.setdefault(deployment.name, DeploymentMetrics())
-            own = [
-                m for rid, m in self._replicas.items() if rid.startswith(deployment.name + "/")
-            ]
+            own = [m for rid, m in self._replicas.items() if rid.startswith(deployment.name + "/")]
             summary = metrics.update(now, own, max_age_s=self.window_s)
             if summary is not None:
                 summaries[deployment.name] = summary

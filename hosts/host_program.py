@@ -36,7 +36,10 @@ INSTALLER = """\
 import os, sys
 if sys.version_info < (3, 8):
     sys.exit("fleetdeck needs python3 >= 3.8 on this host, found " + sys.version.split()[0])
-path = os.path.join(os.path.abspath(os.path.expanduser(sys.argv[1])), ".bin", sys.argv[2])
+state_dir = os.path.abspath(os.path.expanduser(sys.argv[1]))
+path = os.path.join(state_dir, ".bin", sys.argv[2])
+if not os.path.isdir(state_dir):
+    os.makedirs(state_dir, mode=0o700)  # replica state, leases and logs: the user's only
 if not os.path.exists(path):
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     data = sys.stdin.buffer.read()

@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator, Sequence
 from .errors import HostUnreachable
 from .transport import CommandResult
 
+# An observation of many failing replicas (each with its log tail) is one long JSON
+# line; asyncio's default 64 KiB reader limit would break the stream on it.
+STREAM_LINE_LIMIT = 16 * 1024 * 1024
+
 
 class LocalTransport:
     def __init__(self, host_name: str) -> None:
@@ -70,6 +74,7 @@ class LocalTransport:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                limit=STREAM_LINE_LIMIT,
             )
         except OSError as exc:
             raise HostUnreachable(

@@ -81,7 +81,9 @@ def _non_empty(value: str, title: str, source: str) -> str:
 
 
 def mask_secret(value: str) -> str:
-    """`sk-…f3a9`: enough to tell two keys apart, not enough to use one."""
-    if len(value) < 12:
+    """`sk-…f3a9`: enough to tell two keys apart, never more than a quarter of one."""
+    if len(value) < 16:
         return "****"
+    if len(value) < 28:
+        return f"…{value[-4:]}"
     return f"{value[:3]}…{value[-4:]}"

@@ -20,6 +20,10 @@ _MANAGED_FLAGS = {
         " and autoscaling"
     ),
     "--swap-space": "vLLM no longer has this flag and refuses to start with it",
+    "--hf-token": (
+        'argv is world-readable in /proc/PID/cmdline; set hf_token = { env = "NAME" } and'
+        " fleetdeck passes it as HF_TOKEN from a 0600 env file"
+    ),
 }
 _GPU_COUNT = "fleetdeck counts each replica's GPUs from it; set vllm.{} instead"
 for _flag, _option in (

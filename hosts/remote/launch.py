@@ -28,7 +28,14 @@ def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
         if identity.running_supervisor(paths) is not None:
             spec = json.loads(layout.read_text(paths.file(layout.SPEC), "{}"))
             return {"ok": True, "adopted": True, "port": spec.get("port")}
-        port = _choose_port(state_dir, paths, request)
+        try:
+            port = _choose_port(state_dir, paths, request)
+        except OSError as exc:  # e.g. EADDRNOTAVAIL: the bind address is not this host's
+            return {
+                "ok": False,
+                "error": "cannot listen on %s here (%s): check the deployment's vllm.host"
+                % (request["bind_host"], exc.strerror or exc),
+            }
         if port is None:
             lo, hi = request["port_range"]
             return {

@@ -75,7 +75,7 @@ def read_int(path: str) -> int | None:
 
 def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
     """Write via a temp file and rename, so a reader never sees half a file."""
-    tmp = path + ".tmp"
+    tmp = "%s.%d.tmp" % (path, os.getpid())  # two writers never share a temp file
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, text.encode())

@@ -53,8 +53,9 @@ def observe_replica(paths: layout.ReplicaPaths) -> JsonDict:
         "started_at": _mtime(paths.file(layout.PID)) if alive else None,
         "log_size": _size(paths.file(layout.LOG)),
         "log_tail": [] if healthy else tail_lines(paths.file(layout.LOG), LOG_TAIL_LINES),
-        # Saved by the supervisor at the first failing exit; empty while none happened.
-        "first_failure": tail_lines(paths.file("first_failure"), LOG_TAIL_LINES),
+        # Saved by the supervisor at the first failing exit; sent while it is not healthy
+        # (a healthy replica's observation stays small).
+        "first_failure": [] if healthy else tail_lines(paths.file("first_failure"), LOG_TAIL_LINES),
     }
     readiness.note_health(paths, healthy, observation["started_at"])
     observation.update(readiness.readiness_fields(paths, observation["exits"]))

@@ -68,7 +68,8 @@ supervisor=$$
     done
     # The replica's state is gone (deleted by hand, a wiped tmp dir): nothing can manage
     # or adopt this vLLM any more, so it must not hold its GPU on: stop it.
-    if [ ! -d "$dir" ]; then
+    # Only the supervisor itself: if it is gone, its pid may belong to someone else now.
+    if [ ! -d "$dir" ] && grep -qF "$dir" "/proc/$supervisor/cmdline" 2>/dev/null; then
         kill -TERM "$supervisor" 2>/dev/null
     fi
 ) </dev/null >/dev/null 2>&1 &

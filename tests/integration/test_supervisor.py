@@ -101,9 +101,11 @@ async def test_stop_during_restart_backoff_ends_the_supervisor(program: HostProg
     await program.launch(request("r0", ports, "--sim-fail-at-start", "out-of-memory"))
     failing = await until(program, lambda r: bool(r.exits) and not r.alive)
     assert failing.wrapper_alive
+    wrapper = int((Path(program.state_dir) / "d" / "r0" / "wrapper_pid").read_text())
     reply = await program.stop("d", "r0", grace_s=2, forget=True)
     assert reply["ok"] and reply["found"]
     assert (await program.observe()).replicas == ()
+    assert live([wrapper]) == [], "the supervisor itself ended, not just its state"
 
 
 async def test_supervisor_ends_when_its_replica_directory_is_removed(

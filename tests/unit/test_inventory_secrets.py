@@ -64,7 +64,12 @@ def test_describe_and_repr_never_show_a_value() -> None:
 
 @pytest.mark.parametrize(
     ("value", "masked"),
-    [("sk-0123456789abcdef3a9", "sk-…f3a9"), ("sk-01234f3a9", "sk-…f3a9"), ("short", "****")],
+    [
+        ("sk-0123456789abcdef0123456789f3a9", "sk-…f3a9"),  # long: prefix and last 4
+        ("sk-0123456789abcdef3a9", "…f3a9"),  # 22 chars: 7 shown would be a third of it
+        ("sk-01234f3a9", "****"),
+        ("short", "****"),
+    ],
 )
 def test_mask_secret(value: str, masked: str) -> None:
     assert mask_secret(value) == masked

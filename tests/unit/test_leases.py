@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.reconcile import holder_is_dead
+from core.reconcile import holder_is_dead, machine_id
 from hosts.remote import lease
 
 
@@ -41,7 +41,7 @@ def test_release_and_stale_takeover(tmp_path: Path) -> None:
 
 
 def test_holder_is_dead_only_for_a_gone_process_on_this_machine() -> None:
-    me = socket.gethostname()
+    me = f"{socket.gethostname()}/{machine_id()}"
     gone = subprocess.Popen(["true"])
     gone.wait()
     assert holder_is_dead(f"u@{me}:{gone.pid}")
