@@ -11,24 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.harness.fleetdeck_cli import EventStream, fleetdeck, ready_counts, status, wait_until
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
-from tests.integration.test_controller import EventStream, fleetdeck, status
 
 pytestmark = pytest.mark.integration
-
-
-def ready_counts(inventory: Path) -> dict[str, int]:
-    return {d["name"]: d["ready"] for d in status(inventory)["deployments"]}
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Load:

@@ -6,69 +6,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.harness.fleetdeck_cli import EventStream, fleetdeck, status
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
 
 pytestmark = pytest.mark.integration
 
 FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
-
-
-class EventStream:
-    """A `fleetdeck run` subprocess whose JSON-line events are collected as they come."""
-
-    def __init__(self, inventory: Path) -> None:
-        self.process = subprocess.Popen(
-            [FLEETDECK, "run", str(inventory), "--interval", "1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.events: list[dict[str, Any]] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("{"):
-                self.events.append(json.loads(line))
-
-    def wait_for(self, kind: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [e for e in self.events if e["kind"] == kind]
-            if found:
-                return found[0]
-            time.sleep(0.1)
-        raise AssertionError(
-            f"no {kind} event in {timeout}s; saw {[e['kind'] for e in self.events]}"
-        )
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-
-
-def fleetdeck(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FLEETDECK, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def status(inventory: Path) -> dict[str, Any]:
-    return json.loads(fleetdeck("status", str(inventory), "--json").stdout)
 
 
 def test_second_controller_waits_until_the_first_stops(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.harness.fleetdeck_cli import fleetdeck
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
-from tests.integration.test_controller import fleetdeck
 
 pytestmark = pytest.mark.integration
 

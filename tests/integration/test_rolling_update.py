@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.harness.fleetdeck_cli import EventStream, fleetdeck, status, wait_until
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.ports import slot_allocator
 from tests.harness.sshd import SshdFleet
-from tests.integration.test_autoscaling import wait_until
-from tests.integration.test_controller import EventStream, fleetdeck, status
 
 pytestmark = pytest.mark.integration
 
