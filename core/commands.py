@@ -42,12 +42,12 @@ async def open_tui(inventory: Inventory) -> int:
     from tui.app import FleetdeckApp  # the only place core reaches the UI, and lazily
     from tui.deployment_access import client_hints
 
+    from .console_backend import EngineConsole
     from .reconcile import run_with_controller
 
     engine = Engine(inventory)
-    app = FleetdeckApp(
-        engine, title=f"fleetdeck — {inventory.fleet.name}", hints=client_hints(inventory)
-    )
+    title = f"fleetdeck — {inventory.fleet.name}"
+    app = FleetdeckApp(EngineConsole(engine), title=title, hints=client_hints(inventory))
     try:
         # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
         await run_with_controller(engine, app.run_async())

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .console_backend import EngineConsole
 from .demo_traffic import send_demo_traffic
 from .engine import Engine
 from .exit_codes import DONE, FAILED
@@ -130,7 +131,8 @@ async def run_demo(*, headless: bool, seconds: float | None) -> int:
         from tui.app import FleetdeckApp  # lazily: core never needs the UI otherwise
         from tui.deployment_access import client_hints
 
-        app = FleetdeckApp(engine, title="fleetdeck demo", hints=client_hints(inventory))
+        backend = EngineConsole(engine)
+        app = FleetdeckApp(backend, title="fleetdeck demo", hints=client_hints(inventory))
         if seconds is not None:
             tasks.append(asyncio.create_task(_exit_after(app, seconds)))
         await run_with_controller(engine, app.run_async())

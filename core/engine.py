@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
-from hosts.errors import HostError
 from hosts.observations import HostObservation
 
 from .actions import STOP_GRACE_S, ActionRunner, ApplyOutcome
@@ -20,6 +18,7 @@ from .events import Event
 from .failure_reason import classify_failure
 from .fleet_view import HostView, build_snapshot
 from .host_session import HostSession
+from .host_watchers import HostWatchers
 from .inventory import Deployment, Host, Inventory
 from .journal import EventJournal
 from .launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
@@ -52,10 +51,6 @@ class Engine:
         self._exits_seen: dict[str, int] = {}
         self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
         self._applied_at = 0.0
-        self._watchers = 0
-        self._watch_tasks: dict[str, asyncio.Task[None]] = {}
-        self._watch_interval = 1.0
-        self._telemetry_task: asyncio.Task[None] | None = None
         self.events: list[Event] = []
         self._closing: set[asyncio.Task[None]] = set()
         # One plan-and-apply at a time: the console's actions and the controller's tick
@@ -74,6 +69,7 @@ class Engine:
         )
         self.telemetry = Telemetry()
         self.endpoints = EndpointManager(self.emit)
+        self.watchers = HostWatchers(self)
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -101,9 +97,9 @@ class Engine:
             if not was_unreachable:
                 self.emit("host.unreachable", session.name, str(session.error), "warning")
             return
-        self._track(session.name, observation)
+        self.track(session.name, observation)
 
-    def _track(self, host: str, observation: HostObservation) -> None:
+    def track(self, host: str, observation: HostObservation) -> None:
         now = self._clock()
         self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
@@ -222,8 +218,7 @@ class Engine:
         self.actions = ActionRunner(
             inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
-        if self._watchers:
-            self._sync_watch_tasks()
+        self.watchers.sync()
 
     def reload_overrides(self) -> None:
         """Pick up scale/stop/start written by another fleetdeck process."""
@@ -267,30 +262,6 @@ class Engine:
         )
         return await self.apply(Plan(stops, (), (), tuple(self.unreachable_hosts)))
 
-    # -- actions the console asks for (ConsoleBackend) ---------------------------------
-    async def step(self) -> ApplyOutcome:
-        """One reconcile step now: observe, plan, apply. Later steps come from the controller."""
-        if self.controller_in_charge is False:
-            self.emit(
-                "controller.handed-over",
-                self.inventory.fleet.name,
-                "another controller holds the leases: it applies this change if it runs as "
-                "this user on this machine; otherwise make the change where it runs",
-                "warning",
-            )
-            return ApplyOutcome((), ())
-        async with self.reconcile_lock:
-            await self.refresh()
-            return await self.apply(self.plan())
-
-    async def scale(self, deployment: str, replicas: int) -> None:
-        self.set_desired(deployment, replicas)
-        self.emit("deployment.scaled", deployment, f"scaled to {replicas} by the user")
-        await self.step()
-
-    async def stop_deployment(self, deployment: str) -> None:
-        await self.scale(deployment, 0)
-
     def start_intent(self, deployment: str) -> None:
         """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
         to one replica (the autoscaler takes it from there)."""
@@ -298,61 +269,10 @@ class Engine:
         wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
         self.set_desired(deployment, 1 if wake_one else None)
 
-    async def start_deployment(self, deployment: str) -> None:
-        self.start_intent(deployment)
-        self.emit("deployment.started", deployment, "started by the user")
-        await self.step()
-
-    async def restart_deployment(self, deployment: str) -> None:
-        self.overrides.bump_restart(deployment, str(time.time()))
-        self.emit("deployment.restart", deployment, "restart requested: every replica is replaced")
-        await self.step()
-
-    async def follow_logs(self, replica_id: str, tail: int = 200) -> AsyncIterator[str]:
-        deployment, _, replica = replica_id.partition("/")
-        for session in self.sessions.values():
-            observation = session.observation
-            if observation and any(r.replica_id == replica_id for r in observation.replicas):
-                async for line in session.program.logs(deployment, replica, tail=tail, follow=True):
-                    yield line.text
-                return
-        raise HostError(f"no replica {replica_id} is known", "its host may be unreachable")
-
     # -- live ----------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def watching(self, interval_s: float) -> AsyncIterator[None]:
+    def watching(self, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
         """One watch channel per host while any reader needs it (the TUI, a controller)."""
-        self._watchers += 1
-        if self._watchers == 1:
-            self._watch_interval = interval_s
-            self._sync_watch_tasks()
-            self._telemetry_task = asyncio.create_task(self._scrape_metrics(max(interval_s, 2.0)))
-        try:
-            yield
-        finally:
-            self._watchers -= 1
-            if self._watchers == 0:
-                tasks, self._watch_tasks = list(self._watch_tasks.values()), {}
-                if self._telemetry_task is not None:
-                    tasks.append(self._telemetry_task)
-                    self._telemetry_task = None
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-
-    def _sync_watch_tasks(self) -> None:
-        """One watch task per current session (after an inventory change too)."""
-        for name, task in list(self._watch_tasks.items()):
-            if name not in self.sessions or task.get_name() != f"watch:{id(self.sessions[name])}":
-                task.cancel()
-                del self._watch_tasks[name]
-        for name, session in self.sessions.items():
-            if name not in self._watch_tasks:
-                self._watch_tasks[name] = asyncio.create_task(
-                    self._watch_host(session, self._watch_interval), name=f"watch:{id(session)}"
-                )
+        return self.watchers.watching(interval_s)
 
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""
@@ -360,43 +280,6 @@ class Engine:
             while True:
                 yield self.snapshot()
                 await asyncio.sleep(interval_s)
-
-    async def _watch_host(self, session: HostSession, interval_s: float) -> None:
-        backoff = 1.0
-        while True:
-            try:
-                async for observation in session.watch(interval_s):
-                    self._track(session.name, observation)
-                    backoff = 1.0
-                raise HostError(f"lost the watch channel to {session.name}", "it ended")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure must not end the watch
-                if not isinstance(exc, HostError):
-                    exc = HostError(
-                        f"the watch of {session.name} failed",
-                        f"{type(exc).__name__}: {exc}",
-                        "fleetdeck retries; report this if it repeats",
-                    )
-                if session.error is None:
-                    self.emit("host.unreachable", session.name, str(exc), "warning")
-                session.mark_unreachable(exc)
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, 15.0)
-
-    async def _scrape_metrics(self, interval_s: float) -> None:
-        """Endpoints follow the ready replicas each second; /metrics every `interval_s`."""
-        next_scrape = 0.0
-        try:
-            while True:
-                transports = {name: s.transport for name, s in self.sessions.items()}
-                await self.endpoints.sync(self.inventory, self.snapshot(), transports)
-                if time.monotonic() >= next_scrape:
-                    next_scrape = time.monotonic() + interval_s
-                    await self.telemetry.round(self.snapshot(), transports)
-                await asyncio.sleep(1.0)
-        finally:
-            await self.endpoints.close()
 
     async def _drain(self, replica_id: str) -> None:
         """Before a stop: its endpoint sends it nothing new and waits for what it serves."""

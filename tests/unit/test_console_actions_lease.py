@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.console_backend import EngineConsole
 from core.engine import Engine
 from core.events import Event
 from core.inventory import parse_inventory
@@ -36,7 +37,7 @@ async def test_scale_while_another_controller_is_in_charge_only_records_intent(
         raise AssertionError("applied while another controller holds the leases")
 
     engine.actions.apply = refuse_to_be_called  # type: ignore[method-assign,assignment]
-    await engine.scale("llm", 3)
+    await EngineConsole(engine).scale("llm", 3)
     assert applied == []
     assert engine.overrides.desired() == {"llm": 3}, "the intent is kept for the controller"
     assert [e.kind for e in events][-1] == "controller.handed-over"
