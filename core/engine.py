@@ -100,11 +100,9 @@ class Engine:
         self.track(session.name, observation)
 
     def track(self, host: str, observation: HostObservation) -> None:
-        now = self._clock()
         self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
             self.actions.pending.pop(replica.replica_id, None)
-            self._activity.update(replica.replica_id, replica.requests_total, now)
             seen = self._exits_seen.get(replica.replica_id)
             self._exits_seen[replica.replica_id] = len(replica.exits)
             if seen is not None and len(replica.exits) > seen and not replica.stop_requested:
@@ -117,6 +115,12 @@ class Engine:
                     f"after its backoff (restart {len(replica.exits)})",
                     "warning",
                 )
+
+    def note_metrics(self) -> None:
+        """After a scrape round: a finished-request counter that moved means activity."""
+        now = self._clock()
+        for replica_id, metrics in self.telemetry.replica_summaries.items():
+            self._activity.update(replica_id, metrics.requests_total, now)
 
     def observed_since_last_apply(self) -> bool:
         """Every reachable host has reported since the last apply finished: safe to plan."""
@@ -163,15 +167,21 @@ class Engine:
             self._secrets = {d.name: resolve_secrets(d) for d in self.inventory.deployments}
         return self._secrets
 
-    def spec_hash_for(self, deployment: Deployment, host: Host) -> str:
+    def spec_hash_for(
+        self, deployment: Deployment, host: Host, restart_token: str | None = None
+    ) -> str:
         """What a replica of `deployment` on `host` should carry; `restart` changes it."""
         env = replica_env(host, deployment, (), self.secrets()[deployment.name])
-        token = self.overrides.restart_token(deployment.name)
-        return spec_hash(vllm_argv(host, deployment), env, token)
+        if restart_token is None:
+            restart_token = self.overrides.restart_tokens().get(deployment.name, "")
+        return spec_hash(vllm_argv(host, deployment), env, restart_token)
 
     def expected_hashes(self) -> dict[tuple[str, str], str]:
+        tokens = self.overrides.restart_tokens()  # one read of the overrides per plan
         return {
-            (deployment.name, host.name): self.spec_hash_for(deployment, host)
+            (deployment.name, host.name): self.spec_hash_for(
+                deployment, host, tokens.get(deployment.name, "")
+            )
             for deployment in self.inventory.deployments
             for host in self.inventory.hosts
         }

@@ -167,20 +167,8 @@ def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
         name=name,
         address=address,
         state=view.state,
-        gpus=tuple(
-            GpuSnapshot(
-                index=g.index,
-                uuid=g.uuid,
-                name=g.name,
-                temperature_c=g.temperature_c,
-                utilization_pct=g.utilization_pct,
-                memory_used_mib=g.memory_used_mib,
-                memory_total_mib=g.memory_total_mib,
-                power_w=g.power_w,
-                power_limit_w=g.power_limit_w,
-            )
-            for g in observation.gpus
-        ),
+        # The snapshot's GPU fields are a subset of the reading's, with the same names.
+        gpus=tuple(GpuSnapshot.model_validate(g, from_attributes=True) for g in observation.gpus),
         cpu_pct=observation.load.cpu_pct,
         load_1m=observation.load.load_1m,
         memory_used_mib=observation.load.memory_used_mib,

@@ -99,10 +99,12 @@ class HostWatchers:
         try:
             while True:
                 transports = {name: s.transport for name, s in engine.sessions.items()}
-                await engine.endpoints.sync(engine.inventory, engine.snapshot(), transports)
+                snapshot = engine.snapshot()
+                await engine.endpoints.sync(engine.inventory, snapshot, transports)
                 if time.monotonic() >= next_scrape:
                     next_scrape = time.monotonic() + METRICS_INTERVAL_S
-                    await engine.telemetry.round(engine.snapshot(), transports)
+                    await engine.telemetry.round(snapshot, transports)
+                    engine.note_metrics()
                 await asyncio.sleep(1.0)
         finally:
             await engine.endpoints.close()

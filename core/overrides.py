@@ -35,16 +35,20 @@ class Overrides:
     def desired(self) -> dict[str, int]:
         """Replica counts that differ from the inventory's, still valid for this file."""
         counts = {}
+        data = self._load()
         for deployment in self.inventory.deployments:
-            entry = self._load().get(deployment.name)
+            entry = data.get(deployment.name)
             if entry and entry.get("inventory_replicas") == deployment.desired_replicas:
                 counts[deployment.name] = int(entry["replicas"])
         return counts
 
-    def restart_token(self, deployment: str) -> str:
-        """Part of the deployment's spec hash: changing it rolls every replica."""
-        token = self._load().get(f"restart:{deployment}", {}).get("token", "")
-        return str(token)
+    def restart_tokens(self) -> dict[str, str]:
+        """Per deployment, a part of its spec hash: changing it rolls every replica."""
+        data = self._load()
+        return {
+            d.name: str(data.get(f"restart:{d.name}", {}).get("token", ""))
+            for d in self.inventory.deployments
+        }
 
     def bump_restart(self, deployment: str, token: str) -> None:
         data = self._load()

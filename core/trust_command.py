@@ -14,7 +14,6 @@ import sys
 
 import asyncssh
 
-from hosts.errors import HostUnreachable
 from hosts.known_hosts import (
     add_host_key,
     fingerprint,
@@ -22,7 +21,7 @@ from hosts.known_hosts import (
     known_keys,
     presented_key,
 )
-from hosts.ssh_transport import SshTarget
+from hosts.ssh_transport import SshTarget, unreachable
 
 from .exit_codes import DONE, FAILED, USAGE
 from .host_session import ssh_target
@@ -81,14 +80,8 @@ async def _fetch(target: SshTarget, listed: tuple[asyncssh.SSHKey, ...]) -> asyn
     try:
         return await presented_key(target.connect_options(), target.connect_timeout_s, listed)
     except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
-        cause = str(exc) or type(exc).__name__
-        if isinstance(exc, asyncio.TimeoutError):
-            cause = f"no SSH answer within connect_timeout ({target.connect_timeout_s:g}s)"
-        raise HostUnreachable(
-            f"cannot fetch the host key of {target.host_name} ({target.where})",
-            cause,
-            "check the address and port, and that sshd runs there",
-        ) from exc
+        title = f"cannot fetch the host key of {target.host_name} ({target.where})"
+        raise unreachable(target, exc, title) from exc
 
 
 async def _ask(args: argparse.Namespace, host: str) -> int | None:

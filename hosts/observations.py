@@ -26,7 +26,6 @@ class ReplicaObservation:
     healthy: bool
     stop_requested: bool
     exits: tuple[ExitRecord, ...]
-    requests_total: float | None
     started_at: float | None
     created_at: float | None
     log_size: int
@@ -56,7 +55,6 @@ class ReplicaObservation:
             healthy=bool(data.get("healthy")),
             stop_requested=bool(data.get("stop_requested")),
             exits=tuple(ExitRecord(int(c), float(t)) for c, t in data.get("exits", [])),
-            requests_total=data.get("requests_total"),
             started_at=data.get("started_at"),
             created_at=data.get("created_at"),
             log_size=int(data.get("log_size", 0)),

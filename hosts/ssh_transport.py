@@ -149,14 +149,7 @@ class SshTransport:
 
     def _unreachable(self, exc: BaseException) -> HostUnreachable:
         t = self.target
-        cause = str(exc) or type(exc).__name__
-        if isinstance(exc, asyncio.TimeoutError):
-            cause = f"no SSH answer within connect_timeout ({t.connect_timeout_s:g}s)"
-        return HostUnreachable(
-            f"host {t.host_name} ({t.where}) is unreachable",
-            cause,
-            "check the address and port, and that sshd runs there",
-        )
+        return unreachable(t, exc, f"host {t.host_name} ({t.where}) is unreachable")
 
     def _connection(self) -> asyncssh.SSHClientConnection:
         if self._conn is None or self._conn.is_closed():
@@ -234,3 +227,11 @@ def _text(data: object) -> str:
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return "" if data is None else str(data)
+
+
+def unreachable(target: SshTarget, exc: BaseException, title: str) -> HostUnreachable:
+    """The error for a host that did not answer SSH, with a cause a person can act on."""
+    cause = str(exc) or type(exc).__name__
+    if isinstance(exc, asyncio.TimeoutError):
+        cause = f"no SSH answer within connect_timeout ({target.connect_timeout_s:g}s)"
+    return HostUnreachable(title, cause, "check the address and port, and that sshd runs there")

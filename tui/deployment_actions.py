@@ -94,43 +94,46 @@ class DeploymentActions(App[None]):
 
     def action_stop(self) -> None:
         name = self.selected_deployment()
-        if name is None:
-            return
-        backend = self._backend
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._run_action(
-                    name, f"stop {name}", lambda: backend.stop_deployment(name), f"{name} stopped"
-                )
-
-        self.push_screen(
-            ConfirmScreen(f"Stop {name}?", "Every replica is stopped; `s` starts it again."),
-            answered,
-        )
+        if name is not None:
+            backend = self._backend
+            self._confirm_then(
+                name,
+                ConfirmScreen(f"Stop {name}?", "Every replica is stopped; `s` starts it again."),
+                f"stop {name}",
+                lambda: backend.stop_deployment(name),
+                f"{name} stopped",
+            )
 
     def action_restart(self) -> None:
         name = self.selected_deployment()
-        if name is None:
-            return
-        backend = self._backend
+        if name is not None:
+            backend = self._backend
+            self._confirm_then(
+                name,
+                ConfirmScreen(
+                    f"Restart {name}?",
+                    "Rolling: each replica is replaced by a new one once that one is ready.",
+                ),
+                f"restart {name}",
+                lambda: backend.restart_deployment(name),
+                f"{name}: rolling restart under way",
+            )
+
+    def _confirm_then(
+        self,
+        name: str,
+        question: ConfirmScreen,
+        what: str,
+        call: Callable[[], Awaitable[None]],
+        done: str,
+    ) -> None:
+        """Ask first; only a yes runs the action."""
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run_action(
-                    name,
-                    f"restart {name}",
-                    lambda: backend.restart_deployment(name),
-                    f"{name}: rolling restart under way",
-                )
+                self._run_action(name, what, call, done)
 
-        self.push_screen(
-            ConfirmScreen(
-                f"Restart {name}?",
-                "Rolling: each replica is replaced by a new one once that one is ready.",
-            ),
-            answered,
-        )
+        self.push_screen(question, answered)
 
     def _run_action(
         self, deployment: str, doing: str, call: Callable[[], Awaitable[None]], summary: str

@@ -14,7 +14,6 @@ from .layout import JsonDict
 
 LOG_TAIL_LINES = 60
 LOG_TAIL_BYTES = 24 * 1024
-REQUEST_COUNTER = "vllm:request_success_total"
 
 
 def observe_replicas(state_dir: str) -> list[JsonDict]:
@@ -33,7 +32,6 @@ def observe_replica(paths: layout.ReplicaPaths) -> JsonDict:
     bind_host = spec.get("bind_host", "127.0.0.1")
     probe_host = "127.0.0.1" if bind_host in ("0.0.0.0", "") else bind_host
     healthy = alive and port is not None and _health(probe_host, int(port))
-    requests_total = _requests_total(probe_host, int(port)) if healthy else None
     observation = {
         "deployment": paths.deployment,
         "replica": paths.replica,
@@ -49,7 +47,6 @@ def observe_replica(paths: layout.ReplicaPaths) -> JsonDict:
         "healthy": healthy,
         "stop_requested": os.path.exists(paths.file(layout.STOP)),
         "exits": _exits(paths),
-        "requests_total": requests_total,
         "started_at": _mtime(paths.file(layout.PID)) if alive else None,
         "log_size": _size(paths.file(layout.LOG)),
         "log_tail": [] if healthy else tail_lines(paths.file(layout.LOG), LOG_TAIL_LINES),
@@ -68,23 +65,6 @@ def _health(host: str, port: int) -> bool:
             return bool(resp.status == 200)
     except (OSError, urllib.error.URLError, ValueError):
         return False
-
-
-def _requests_total(host: str, port: int) -> float | None:
-    """Sum of vLLM's finished-request counter; enough to tell active from idle."""
-    try:
-        with urllib.request.urlopen("http://%s:%d/metrics" % (host, port), timeout=1.0) as resp:
-            text = resp.read().decode("utf-8", "replace")
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(REQUEST_COUNTER):
-            try:
-                total += float(line.rsplit(" ", 1)[1])
-            except (IndexError, ValueError):
-                continue
-    return total
 
 
 def _exits(paths: layout.ReplicaPaths) -> list[list[float]]:

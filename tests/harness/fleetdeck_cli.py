@@ -3,12 +3,14 @@ as a subprocess whose JSON-line events are collected as they arrive."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +76,15 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def controller_running(inventory: Path) -> Iterator[EventStream]:
+    """`fleetdeck run` on `inventory` for the block; afterwards it is stopped and
+    `fleetdeck down` removes whatever the test left running."""
+    controller = EventStream(inventory)
+    try:
+        yield controller
+    finally:
+        controller.stop()
+        fleetdeck("down", str(inventory))

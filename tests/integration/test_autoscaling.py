@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.fleetdeck_cli import EventStream, fleetdeck, ready_counts, status, wait_until
+from tests.harness.fleetdeck_cli import (
+    controller_running,
+    fleetdeck,
+    ready_counts,
+    status,
+    wait_until,
+)
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
 
@@ -63,32 +69,30 @@ window = "4s"
 extra_args = ["--sim-load-seconds", "0.5", "--sim-token-latency-ms", "50"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
-    controller = EventStream(inventory)
     load: Load | None = None
-    try:
-        wait_until(lambda: ready_counts(inventory) == {"scaled": 1}, 30, "the first replica")
-        (replica,) = status(inventory)["deployments"][0]["replicas"]
-        load = Load(replica["port"], workers=8)  # 8 running / 2 per replica -> 4, clamped to 3
-        up = controller.wait_for("autoscale.scale-up", timeout=40)
-        assert "scale up 1 -> 3" in up["message"]
-        wait_until(lambda: ready_counts(inventory) == {"scaled": 3}, 40, "3 ready replicas")
-        load.end()
-        down = controller.wait_for("autoscale.scale-down", timeout=40)
-        assert "scale down 3 -> " in down["message"]
-        wait_until(lambda: ready_counts(inventory) == {"scaled": 1}, 40, "back to 1 replica")
-        # Every step down came only after the load had stayed low for scale_down_delay
-        # (it may go 3 -> 2 -> 1 while the last requests drain).
-        downs = [e for e in controller.events if e["kind"] == "autoscale.scale-down"]
-        assert downs[-1]["message"].startswith(("scale down 3 -> 1", "scale down 2 -> 1"))
-        for event in downs:
-            held = float(event["message"].split("needed for ")[1].split("s of")[0])
-            assert held >= 6.0
-        assert load.failures == 0
-    finally:
-        if load is not None:
+    with controller_running(inventory) as controller:
+        try:
+            wait_until(lambda: ready_counts(inventory) == {"scaled": 1}, 30, "the first replica")
+            (replica,) = status(inventory)["deployments"][0]["replicas"]
+            load = Load(replica["port"], workers=8)  # 8 running / 2 per replica -> 4, clamped to 3
+            up = controller.wait_for("autoscale.scale-up", timeout=40)
+            assert "scale up 1 -> 3" in up["message"]
+            wait_until(lambda: ready_counts(inventory) == {"scaled": 3}, 40, "3 ready replicas")
             load.end()
-        controller.stop()
-        fleetdeck("down", str(inventory))
+            down = controller.wait_for("autoscale.scale-down", timeout=40)
+            assert "scale down 3 -> " in down["message"]
+            wait_until(lambda: ready_counts(inventory) == {"scaled": 1}, 40, "back to 1 replica")
+            # Every step down came only after the load had stayed low for scale_down_delay
+            # (it may go 3 -> 2 -> 1 while the last requests drain).
+            downs = [e for e in controller.events if e["kind"] == "autoscale.scale-down"]
+            assert downs[-1]["message"].startswith(("scale down 3 -> 1", "scale down 2 -> 1"))
+            for event in downs:
+                held = float(event["message"].split("needed for ")[1].split("s of")[0])
+                assert held >= 6.0
+            assert load.failures == 0
+        finally:
+            if load is not None:
+                load.end()
 
 
 def test_idle_timeout_with_min_zero_stops_every_replica_and_start_wakes_it(
@@ -107,8 +111,7 @@ max = 2
 extra_args = ["--sim-load-seconds", "0.5"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
-    controller = EventStream(inventory)
-    try:
+    with controller_running(inventory) as controller:
         # min 0: nothing starts until asked, then 1 replica (max(min, 1)).
         started = fleetdeck("start", str(inventory), "sleepy", "--timeout", "60")
         assert started.returncode == 0, started.stderr
@@ -120,6 +123,3 @@ extra_args = ["--sim-load-seconds", "0.5"]
             lambda: status(inventory)["deployments"][0]["replicas"] == [], 30, "every replica gone"
         )
         assert status(inventory)["deployments"][0]["status"] == "stopped"
-    finally:
-        controller.stop()
-        fleetdeck("down", str(inventory))

@@ -6,20 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness.fleetdeck_cli import EventStream, fleetdeck, status
+from tests.harness.fleetdeck_cli import EventStream, controller_running, fleetdeck, status
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
 
 pytestmark = pytest.mark.integration
-
-FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
 
 
 def test_second_controller_waits_until_the_first_stops(
@@ -117,8 +114,7 @@ replicas = 1
 extra_args = ["--sim-load-seconds", "0.5"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
-    controller = EventStream(inventory)
-    try:
+    with controller_running(inventory) as controller:
         controller.wait_for("replica.started")
         # scale: the intent is recorded and the controller carries it out.
         scaled = fleetdeck("scale", str(inventory), "chat", "3", "--timeout", "60")
@@ -140,9 +136,6 @@ extra_args = ["--sim-load-seconds", "0.5"]
         assert applied.returncode == 0, applied.stderr
         names = {d["name"]: d["ready"] for d in status(inventory)["deployments"]}
         assert names == {"chat": 3, "embed": 1}
-    finally:
-        controller.stop()
-        fleetdeck("down", str(inventory))
 
 
 def test_killed_replica_is_restarted_and_the_event_says_why(
@@ -159,8 +152,7 @@ restart_backoff = "1s"
 extra_args = ["--sim-load-seconds", "0.5"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
-    controller = EventStream(inventory)
-    try:
+    with controller_running(inventory) as controller:
         controller.wait_for("replica.started")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -182,6 +174,3 @@ extra_args = ["--sim-load-seconds", "0.5"]
         assert again["id"] == replica["id"], "restarted in place by its supervisor"
         assert again["restarts"] == 1 and again["last_exit_code"] == 137
         assert not [e for e in controller.events if e["kind"] == "replica.started"][1:]
-    finally:
-        controller.stop()
-        fleetdeck("down", str(inventory))

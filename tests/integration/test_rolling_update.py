@@ -12,7 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.fleetdeck_cli import EventStream, fleetdeck, status, wait_until
+from tests.harness.fleetdeck_cli import (
+    controller_running,
+    status,
+    wait_until,
+)
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.ports import slot_allocator
 from tests.harness.sshd import SshdFleet
@@ -73,42 +77,40 @@ max_model_len = 256
 extra_args = ["--sim-load-seconds", "1", "--sim-token-latency-ms", "10"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
-    controller = EventStream(inventory)
     client: Client | None = None
-    try:
-        serving = controller.wait_for("endpoint.serving")
-        url = serving["message"]
-        assert url == f"http://127.0.0.1:{endpoint_port}/v1"
-        wait_until(lambda: status(inventory)["deployments"][0]["ready"] == 2, 30, "2 replicas")
-        old = {r["id"] for r in status(inventory)["deployments"][0]["replicas"]}
-        client = Client(url)
-        wait_until(lambda: client is not None and client.ok >= 20, 30, "traffic flowing")
+    with controller_running(inventory) as controller:
+        try:
+            serving = controller.wait_for("endpoint.serving")
+            url = serving["message"]
+            assert url == f"http://127.0.0.1:{endpoint_port}/v1"
+            wait_until(lambda: status(inventory)["deployments"][0]["ready"] == 2, 30, "2 replicas")
+            old = {r["id"] for r in status(inventory)["deployments"][0]["replicas"]}
+            client = Client(url)
+            wait_until(lambda: client is not None and client.ok >= 20, 30, "traffic flowing")
 
-        inventory.write_text(
-            inventory.read_text().replace("max_model_len = 256", "max_model_len = 512")
-        )
-        controller.wait_for("inventory.reloaded")
+            inventory.write_text(
+                inventory.read_text().replace("max_model_len = 256", "max_model_len = 512")
+            )
+            controller.wait_for("inventory.reloaded")
 
-        def rolled() -> bool:
-            replicas = status(inventory)["deployments"][0]["replicas"]
-            ids = {r["id"] for r in replicas}
-            ready = [r for r in replicas if r["status"] in ("active", "idle")]
-            return len(ready) == 2 and not ids & old
+            def rolled() -> bool:
+                replicas = status(inventory)["deployments"][0]["replicas"]
+                ids = {r["id"] for r in replicas}
+                ready = [r for r in replicas if r["status"] in ("active", "idle")]
+                return len(ready) == 2 and not ids & old
 
-        wait_until(rolled, 90, "every replica replaced")
-        served_during = client.ok
-        time.sleep(2)  # traffic keeps flowing on the new replicas
-        client.end()
-        assert client.failed == []
-        assert client.ok > served_during
-        stops = [e for e in controller.events if e["kind"] == "replica.stopped"]
-        assert {e["subject"] for e in stops} == old
-        assert all(
-            "replaced by a ready replica" in e["message"] or "no room" in e["message"]
-            for e in stops
-        )
-    finally:
-        if client is not None:
+            wait_until(rolled, 90, "every replica replaced")
+            served_during = client.ok
+            time.sleep(2)  # traffic keeps flowing on the new replicas
             client.end()
-        controller.stop()
-        fleetdeck("down", str(inventory))
+            assert client.failed == []
+            assert client.ok > served_during
+            stops = [e for e in controller.events if e["kind"] == "replica.stopped"]
+            assert {e["subject"] for e in stops} == old
+            assert all(
+                "replaced by a ready replica" in e["message"] or "no room" in e["message"]
+                for e in stops
+            )
+        finally:
+            if client is not None:
+                client.end()

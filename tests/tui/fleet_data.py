@@ -24,6 +24,7 @@ from core.snapshot import (
     ReplicaStatus,
 )
 from tui.app import FleetdeckApp
+from tui.screens.deployment import DeploymentScreen
 
 SIZE = (100, 30)
 
@@ -135,6 +136,15 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: floa
     while not condition():
         assert time.monotonic() < deadline, "the app did not get there in time"
         await pilot.pause(0.01)
+
+
+async def open_detail(pilot: Pilot[None], *keys: str) -> DeploymentScreen:
+    """Press `keys` (Enter by default) on the deployments table; the detail screen, shown."""
+    await pilot.press(*(keys or ("enter",)))
+    await until(pilot, lambda: isinstance(pilot.app.screen, DeploymentScreen))
+    screen = pilot.app.screen
+    assert isinstance(screen, DeploymentScreen)
+    return screen
 
 
 async def shown(pilot: Pilot[None], snapshot: FleetSnapshot) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from core.errors import FleetdeckError
 from core.snapshot import DeploymentStatus
-from tests.tui.fleet_data import SIZE, Notes, deployment, fleet, llama, shown, until
+from tests.tui.fleet_data import SIZE, Notes, deployment, fleet, llama, open_detail, shown, until
 from tests.tui.scripted_backend import ScriptedBackend
 from tui.app import FleetdeckApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.deployment import DeploymentScreen
 from tui.screens.help import HelpScreen
 
 
@@ -65,8 +64,7 @@ async def test_actions_in_the_detail_screen_apply_to_its_deployment() -> None:
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("down", "enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot, "down", "enter")
         await pilot.press("plus", "s")
         await until(pilot, lambda: len(backend.calls) == 2)
         assert backend.calls == [("scale", "llama8b", 4), ("start", "llama8b", None)]
@@ -162,8 +160,7 @@ async def test_help_lists_the_keys_and_q_quits_from_the_detail_screen() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         await until(pilot, lambda: bool(backend.open_streams()))
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)

@@ -6,7 +6,16 @@ from textual.widgets.data_table import RowKey
 
 from core.errors import FleetdeckError
 from core.snapshot import DeploymentStatus, ReplicaStatus
-from tests.tui.fleet_data import SIZE, deployment, fleet, llama, screen_text, shown, until
+from tests.tui.fleet_data import (
+    SIZE,
+    deployment,
+    fleet,
+    llama,
+    open_detail,
+    screen_text,
+    shown,
+    until,
+)
 from tests.tui.scripted_backend import ScriptedBackend
 from tui.app import FleetdeckApp
 from tui.deployment_access import ClientHint
@@ -29,8 +38,7 @@ async def test_enter_opens_the_details_with_every_replica() -> None:
     app = app_for(ScriptedBackend(snapshot))
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("down", "enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot, "down", "enter")
         screen = app.screen
         assert isinstance(screen, DeploymentScreen)
         assert screen.deployment_name == "llama8b"
@@ -64,8 +72,7 @@ async def test_replica_rows_are_updated_in_place_per_snapshot() -> None:
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, first)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         table = app.screen.query_one(ReplicasTable)
         await until(pilot, lambda: table.row_count == 3)
         r0 = table.rows[RowKey("llama8b/r0")]
@@ -86,8 +93,7 @@ async def test_header_shows_endpoint_masked_key_and_a_test_command_without_the_k
     app = app_for(ScriptedBackend(snapshot), hints={"llama8b": hint})
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         await pilot.pause()
         text = screen_text(app)
         # The first ready replica is r0 on port 8100.
@@ -114,8 +120,7 @@ async def test_logs_stream_into_the_pane_from_the_tail_on() -> None:
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         log = app.screen.query_one(LogPane)
         await until(pilot, lambda: log.line_count == 200)
         assert backend.streams[0].replica_id == "llama8b/r0"
@@ -135,8 +140,7 @@ async def test_a_flood_of_lines_is_written_in_batches_and_stays_bounded() -> Non
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         log = app.screen.query_one(LogPane)
         await until(pilot, lambda: bool(backend.open_streams("llama8b/r0")))
         batches: list[int] = []
@@ -162,8 +166,7 @@ async def test_moving_to_another_replica_switches_the_stream() -> None:
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         log = app.screen.query_one(LogPane)
         await until(pilot, lambda: log.lines == ["from r0"])
 
@@ -186,8 +189,7 @@ async def test_a_stream_that_ends_or_fails_leaves_a_notice_not_a_crash() -> None
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, snapshot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         log = app.screen.query_one(LogPane)
         await until(pilot, lambda: bool(backend.open_streams("llama8b/r0")))
 
@@ -212,8 +214,7 @@ async def test_a_deployment_that_leaves_the_fleet_keeps_its_last_state() -> None
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, first)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         backend.push(second)
         await shown(pilot, second)
         header = app.screen.query_one(DeploymentHeader)
@@ -231,8 +232,7 @@ async def test_the_log_keeps_following_its_end_when_the_pane_shrinks() -> None:
     app = app_for(backend)
     async with app.run_test(size=SIZE) as pilot:
         await shown(pilot, one)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+        await open_detail(pilot)
         log = app.screen.query_one(LogPane)
         await until(pilot, lambda: bool(backend.open_streams("llama8b/r0")))
         backend.write_log("llama8b/r0", *(f"line {i}" for i in range(100)))

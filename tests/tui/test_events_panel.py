@@ -53,7 +53,7 @@ async def test_events_are_bounded_and_coloured_by_level() -> None:
         panel = app.query_one(EventsPanel)
         for n in range(250):
             backend.emit(event(n, "error" if n == 249 else "info"))
-        await until(pilot, lambda: panel.events[:1] and panel.events[0].message == "event 249")
+        await until(pilot, lambda: bool(panel.events) and panel.events[0].message == "event 249")
         assert len(panel.events) == 200
         assert panel.events[-1].message == "event 50"
         first_line, second_line = panel.as_text().split("\n")[:2]

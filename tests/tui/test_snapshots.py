@@ -11,11 +11,18 @@ from textual.pilot import Pilot
 
 from core.events import Event
 from core.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
-from tests.tui.fleet_data import busy_metrics, deployment, h100_host, llama, shown, until
+from tests.tui.fleet_data import (
+    busy_metrics,
+    deployment,
+    h100_host,
+    llama,
+    open_detail,
+    shown,
+    until,
+)
 from tests.tui.scripted_backend import ScriptedBackend
 from tui.app import FleetdeckApp
 from tui.deployment_access import ClientHint
-from tui.screens.deployment import DeploymentScreen
 from tui.widgets.events_panel import EventsPanel
 from tui.widgets.log_pane import LogPane
 
@@ -101,8 +108,7 @@ class TestScreens:
 
         async def details_with_logs(pilot: Pilot[None]) -> None:
             await shown(pilot, snapshot)
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, DeploymentScreen))
+            await open_detail(pilot)
             log = app.screen.query_one(LogPane)
             await until(pilot, lambda: log.line_count == len(LOG_LINES))
             await pilot.pause()
