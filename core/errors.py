@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from hosts.errors import ActionableError
+from fleetdeck.hosts.errors import ActionableError
 
 if TYPE_CHECKING:  # problems.py is imported lazily to keep this module dependency-free
-    from core.inventory.problems import Problem
+    from fleetdeck.core.inventory.problems import Problem
 
 
 class FleetdeckError(ActionableError):

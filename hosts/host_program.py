@@ -18,9 +18,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .errors import HostError, RemoteCommandFailed
-from .observations import HostObservation
-from .transport import Transport
+from fleetdeck.hosts.errors import HostError, RemoteCommandFailed
+from fleetdeck.hosts.observations import HostObservation
+from fleetdeck.hosts.transport import Transport
 
 PACKAGE = "fleetdeck_remote"
 ZIP_MAIN = f"""\
@@ -54,7 +54,7 @@ print(path)
 @cache
 def program_zip() -> tuple[str, bytes]:
     """The zipapp's file name (with content hash) and bytes; deterministic."""
-    remote = resources.files("hosts.remote")
+    remote = resources.files("fleetdeck.hosts.remote")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from .errors import HostKeyRejected
+from fleetdeck.hosts.errors import HostKeyRejected
 
 if TYPE_CHECKING:  # ssh_transport imports this module
-    from .ssh_transport import SshTarget
+    from fleetdeck.hosts.ssh_transport import SshTarget
 
 DEFAULT_SSH_PORT = 22
 

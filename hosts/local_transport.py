@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
-from .errors import HostUnreachable
-from .transport import CommandResult
+from fleetdeck.hosts.errors import HostUnreachable
+from fleetdeck.hosts.transport import CommandResult
 
 # An observation of many failing replicas (each with its log tail) is one long JSON
 # line; asyncio's default 64 KiB reader limit would break the stream on it.

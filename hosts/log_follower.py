@@ -27,8 +27,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
-from .errors import HostError, RemoteCommandFailed
-from .host_program import HostProgram, LogLine
+from fleetdeck.hosts.errors import HostError, RemoteCommandFailed
+from fleetdeck.hosts.host_program import HostProgram, LogLine
 
 
 @dataclass(frozen=True)

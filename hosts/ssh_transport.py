@@ -24,10 +24,10 @@ from typing import Any
 
 import asyncssh
 
-from .errors import AuthenticationRejected, HostError, HostUnreachable
-from .known_hosts import key_refusal
-from .port_forwards import PortForwards
-from .transport import CommandResult
+from fleetdeck.hosts.errors import AuthenticationRejected, HostError, HostUnreachable
+from fleetdeck.hosts.known_hosts import key_refusal
+from fleetdeck.hosts.port_forwards import PortForwards
+from fleetdeck.hosts.transport import CommandResult
 
 # sshd's default MaxSessions is 10; keep a margin for a human's ssh -O and the like.
 MAX_CHANNELS = 8

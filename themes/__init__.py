@@ -1,6 +1,6 @@
 """Textual themes for fleetdeck; no colour literal lives outside this package."""
 
-from themes.palette import (
+from fleetdeck.themes.palette import (
     DEFAULT_THEME,
     FLEETDECK_DARK,
     FLEETDECK_LIGHT,

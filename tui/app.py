@@ -21,18 +21,24 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from core.console_api import ConsoleBackend
-from core.events import Event
-from core.snapshot import DeploymentStatus, FleetSnapshot, HostState
-from themes import DEFAULT_THEME, FLEETDECK_DARK, FLEETDECK_LIGHT, THEMES, status_variable_defaults
-from tui.deployment_access import ClientHint
-from tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
-from tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
-from tui.screens.deployment import DeploymentScreen
-from tui.screens.help import HelpScreen
-from tui.widgets.deployments_table import DeploymentsTable
-from tui.widgets.events_panel import EventsPanel
-from tui.widgets.hosts_table import HostsTable
+from fleetdeck.core.engine.console_api import ConsoleBackend
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostState
+from fleetdeck.themes import (
+    DEFAULT_THEME,
+    FLEETDECK_DARK,
+    FLEETDECK_LIGHT,
+    THEMES,
+    status_variable_defaults,
+)
+from fleetdeck.tui.deployment_access import ClientHint
+from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
+from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
+from fleetdeck.tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.screens.help import HelpScreen
+from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
+from fleetdeck.tui.widgets.events_panel import EventsPanel
+from fleetdeck.tui.widgets.hosts_table import HostsTable
 
 SNAPSHOT_WORKER = "snapshots"
 _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})

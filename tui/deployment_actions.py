@@ -16,11 +16,11 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from core.console_api import ConsoleBackend
-from core.snapshot import FleetSnapshot
-from tui.error_notice import describe_error
-from tui.messages import ActionSucceeded
-from tui.screens.confirm import ConfirmScreen
+from fleetdeck.core.engine.console_api import ConsoleBackend
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.tui.error_notice import describe_error
+from fleetdeck.tui.messages import ActionSucceeded
+from fleetdeck.tui.screens.confirm import ConfirmScreen
 
 ACTION_WORKER = "actions"
 DEPLOYMENT_ACTIONS = frozenset({"scale", "start", "stop", "restart"})

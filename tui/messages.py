@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.events import Event
-from core.snapshot import FleetSnapshot
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
 
 
 class SnapshotReceived(Message):

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from http import HTTPStatus
 
-from .http_messages import HOP_BY_HOP
+from fleetdeck.core.endpoint.http_messages import HOP_BY_HOP
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 

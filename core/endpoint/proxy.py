@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from .http_messages import (
+from fleetdeck.core.endpoint.http_messages import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_HEAD_BYTES,
     BadRequest,
@@ -37,7 +37,7 @@ from .http_messages import (
     read_body,
     read_head,
 )
-from .http_responses import (
+from fleetdeck.core.endpoint.http_responses import (
     CONTINUE,
     LAST_CHUNK,
     Framing,
@@ -47,7 +47,7 @@ from .http_responses import (
     error_response,
     response_head,
 )
-from .upstreams import Lease, ProxyStats, UpstreamPool
+from fleetdeck.core.endpoint.upstreams import Lease, ProxyStats, UpstreamPool
 
 _log = logging.getLogger(__name__)
 

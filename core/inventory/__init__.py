@@ -4,8 +4,8 @@
 `InventoryError` with a `file:line: key.path: message` line per problem.
 """
 
-from core.inventory.loader import load_inventory, parse_inventory
-from core.inventory.models import (
+from fleetdeck.core.inventory.loader import load_inventory, parse_inventory
+from fleetdeck.core.inventory.models import (
     Autoscale,
     Deployment,
     Fleet,
@@ -15,9 +15,9 @@ from core.inventory.models import (
     SimulatedGpus,
     VllmOptions,
 )
-from core.inventory.problems import Problem
-from core.inventory.schema import inventory_json_schema
-from core.inventory.secrets import SecretRef, mask_secret
+from fleetdeck.core.inventory.problems import Problem
+from fleetdeck.core.inventory.schema import inventory_json_schema
+from fleetdeck.core.inventory.secrets import SecretRef, mask_secret
 
 __all__ = [
     "Autoscale",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.inventory.models import Deployment, Host
-from core.inventory.problems import KeyPath
+from fleetdeck.core.inventory.models import Deployment, Host
+from fleetdeck.core.inventory.problems import KeyPath
 
 Found = list[tuple[KeyPath, str]]
 Indexed = Sequence[tuple[int, Host]]

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from core.inventory.fields import KEY_ERROR_TYPE
-from core.inventory.problems import KeyPath, did_you_mean, show_value, unknown_key_message
+from fleetdeck.core.inventory.fields import KEY_ERROR_TYPE
+from fleetdeck.core.inventory.problems import KeyPath, did_you_mean, show_value, unknown_key_message
 
 _EXPECTED = {
     "int_type": "an integer",

@@ -14,16 +14,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import InventoryError
-from core.inventory.checks import (
+from fleetdeck.core.errors import InventoryError
+from fleetdeck.core.inventory.checks import (
     check_identity_files,
     check_placements,
     check_unique_names,
 )
-from core.inventory.error_messages import describe_validation_error
-from core.inventory.locations import KeyLocations, scan_key_lines
-from core.inventory.models import Deployment, Fleet, Host, HostSettings, Inventory
-from core.inventory.problems import (
+from fleetdeck.core.inventory.error_messages import describe_validation_error
+from fleetdeck.core.inventory.locations import KeyLocations, scan_key_lines
+from fleetdeck.core.inventory.models import Deployment, Fleet, Host, HostSettings, Inventory
+from fleetdeck.core.inventory.problems import (
     KeyPath,
     Problem,
     format_key_path,

@@ -14,7 +14,7 @@ import contextlib
 import re
 from collections.abc import Sequence
 
-from core.inventory.problems import KeyPath
+from fleetdeck.core.inventory.problems import KeyPath
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR_END = re.compile(r"[,\]}#\n]")

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from core.inventory.durations import Duration
-from core.inventory.fields import (
+from fleetdeck.core.inventory.durations import Duration
+from fleetdeck.core.inventory.fields import (
     EnvMap,
     InventoryModel,
     Labels,
@@ -21,8 +21,8 @@ from core.inventory.fields import (
     check_name,
     key_error,
 )
-from core.inventory.secrets import SecretRef
-from core.inventory.vllm_options import VllmOptions
+from fleetdeck.core.inventory.secrets import SecretRef
+from fleetdeck.core.inventory.vllm_options import VllmOptions
 
 __all__ = [
     "Autoscale",

@@ -12,8 +12,8 @@ from pydantic import Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from core.inventory.fields import InventoryModel
-from core.inventory.models import Deployment, Fleet, Host, HostSettings
+from fleetdeck.core.inventory.fields import InventoryModel
+from fleetdeck.core.inventory.models import Deployment, Fleet, Host, HostSettings
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

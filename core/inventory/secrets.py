@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import model_validator
 
-from core.errors import SecretError
-from core.inventory.fields import EnvName, InventoryModel, LocalPath
+from fleetdeck.core.errors import SecretError
+from fleetdeck.core.inventory.fields import EnvName, InventoryModel, LocalPath
 
 PLAIN_SECRET_MESSAGE = (
     'secrets are references: write { env = "NAME" } or { file = "PATH" }'

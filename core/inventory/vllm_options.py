@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from core.inventory.fields import InventoryModel
+from fleetdeck.core.inventory.fields import InventoryModel
 
 _MANAGED_FLAGS = {
     "--port": "fleetdeck picks each replica's port from the host's port_range",

@@ -4,11 +4,11 @@ Everything here but `scraper` is pure. The engine owns one `ReplicaMetrics` per 
 and one `DeploymentMetrics` per deployment and puts their `summary()` in snapshots.
 """
 
-from .deployment_metrics import DeploymentMetrics, aggregate
-from .histograms import Histogram, quantile
-from .replica_metrics import ReplicaMetrics
-from .scraper import ScrapeResult, scrape, scrape_all
-from .vllm_page import PageValues, read_page
+from fleetdeck.core.metrics.deployment_metrics import DeploymentMetrics, aggregate
+from fleetdeck.core.metrics.histograms import Histogram, quantile
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
+from fleetdeck.core.metrics.scraper import ScrapeResult, scrape, scrape_all
+from fleetdeck.core.metrics.vllm_page import PageValues, read_page
 
 __all__ = [
     "DeploymentMetrics",

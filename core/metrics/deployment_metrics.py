@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..snapshot import MetricsSnapshot
-from .replica_metrics import ReplicaMetrics
-from .ring import SPARKLINE_POINTS, Ring
-from .window import WindowView, combine_views, snapshot_of, sparkline_points
+from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
+from fleetdeck.core.metrics.ring import SPARKLINE_POINTS, Ring
+from fleetdeck.core.metrics.window import WindowView, combine_views, snapshot_of, sparkline_points
 
 
 def aggregate(

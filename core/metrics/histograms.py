@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .prometheus_text import Sample
+from fleetdeck.core.metrics.prometheus_text import Sample
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..snapshot import MetricsSnapshot
-from .ring import SPARKLINE_POINTS, Ring
-from .vllm_page import PageValues, read_page
-from .window import Step, WindowView, snapshot_of, sparkline_points, step_between, view_of
+from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics.ring import SPARKLINE_POINTS, Ring
+from fleetdeck.core.metrics.vllm_page import PageValues, read_page
+from fleetdeck.core.metrics.window import (
+    Step,
+    WindowView,
+    snapshot_of,
+    sparkline_points,
+    step_between,
+    view_of,
+)
 
 DEFAULT_WINDOW_S = 60.0
 DEFAULT_RATE_WINDOW_S = 10.0

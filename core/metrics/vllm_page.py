@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from . import families as f
-from .histograms import Histogram, histogram_from_samples
-from .prometheus_text import Sample, keep_lines, parse_lines
+from fleetdeck.core.metrics import families as f
+from fleetdeck.core.metrics.histograms import Histogram, histogram_from_samples
+from fleetdeck.core.metrics.prometheus_text import Sample, keep_lines, parse_lines
 
 
 @dataclass(frozen=True, slots=True)

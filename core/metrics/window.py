@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..snapshot import LatencyPercentiles, MetricsSnapshot
-from . import families as f
-from .counters import counter_delta, labelled_deltas, rate
-from .histograms import Histogram, add_histograms, histogram_delta, quantile
-from .vllm_page import PageValues, restarted_between
+from fleetdeck.core.fleet.snapshot import LatencyPercentiles, MetricsSnapshot
+from fleetdeck.core.metrics import families as f
+from fleetdeck.core.metrics.counters import counter_delta, labelled_deltas, rate
+from fleetdeck.core.metrics.histograms import Histogram, add_histograms, histogram_delta, quantile
+from fleetdeck.core.metrics.vllm_page import PageValues, restarted_between
 
 
 @dataclass(frozen=True, slots=True)

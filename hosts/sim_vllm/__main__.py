@@ -1,5 +1,5 @@
 """`python -m hosts.sim_vllm serve MODEL ...`, the same as `fleetdeck-sim-vllm`."""
 
-from hosts.sim_vllm.cli import main
+from fleetdeck.hosts.sim_vllm.cli import main
 
 raise SystemExit(main())

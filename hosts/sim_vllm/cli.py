@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from hosts.sim_vllm.log_writer import STDERR, LogWriter
-from hosts.sim_vllm.options import TOP_USAGE, UsageError, parse_serve_args
-from hosts.sim_vllm.serve import run_serve
+from fleetdeck.hosts.sim_vllm.log_writer import STDERR, LogWriter
+from fleetdeck.hosts.sim_vllm.options import TOP_USAGE, UsageError, parse_serve_args
+from fleetdeck.hosts.sim_vllm.serve import run_serve
 
 HELP = """usage: vllm serve [model_tag] [options]
 

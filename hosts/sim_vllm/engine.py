@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from hosts.sim_vllm.metrics import MetricsRegistry
-from hosts.sim_vllm.sample_text import token_stream
+from fleetdeck.hosts.sim_vllm.metrics import MetricsRegistry
+from fleetdeck.hosts.sim_vllm.sample_text import token_stream
 
 BLOCK_SIZE = 16
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from hosts.sim_vllm.metric_families import (
+from fleetdeck.hosts.sim_vllm.metric_families import (
     CACHE_CONFIG_HELP,
     CACHE_CONFIG_INFO,
     COUNTER,

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from hosts.sim_vllm.sample_text import count_tokens
+from fleetdeck.hosts.sim_vllm.sample_text import count_tokens
 
 CHAT = "chat"
 COMPLETION = "completion"

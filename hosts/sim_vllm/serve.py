@@ -16,15 +16,15 @@ import threading
 import time
 from typing import Any
 
-from hosts.sim_vllm import serving_log, start_failures
-from hosts.sim_vllm.engine import EngineTiming, SimEngine
-from hosts.sim_vllm.engine_core import EngineCoreProcess, spawn_engine_core
-from hosts.sim_vllm.log_writer import STDERR, LogWriter
-from hosts.sim_vllm.metric_families import cache_config_labels
-from hosts.sim_vllm.metrics import MetricsRegistry
-from hosts.sim_vllm.options import SimOptions
-from hosts.sim_vllm.server import ServerContext, SimHTTPServer
-from hosts.sim_vllm.startup import StartupLog
+from fleetdeck.hosts.sim_vllm import serving_log, start_failures
+from fleetdeck.hosts.sim_vllm.engine import EngineTiming, SimEngine
+from fleetdeck.hosts.sim_vllm.engine_core import EngineCoreProcess, spawn_engine_core
+from fleetdeck.hosts.sim_vllm.log_writer import STDERR, LogWriter
+from fleetdeck.hosts.sim_vllm.metric_families import cache_config_labels
+from fleetdeck.hosts.sim_vllm.metrics import MetricsRegistry
+from fleetdeck.hosts.sim_vllm.options import SimOptions
+from fleetdeck.hosts.sim_vllm.server import ServerContext, SimHTTPServer
+from fleetdeck.hosts.sim_vllm.startup import StartupLog
 
 # vLLM's watchdog checks a dead engine every 5 s; the simulator ends sooner, so tests do.
 WATCHDOG_SECONDS = 2.0

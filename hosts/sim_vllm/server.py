@@ -19,10 +19,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from hosts.sim_vllm import openai_api
-from hosts.sim_vllm.engine import EngineDeadError, SimEngine
-from hosts.sim_vllm.log_writer import LogWriter
-from hosts.sim_vllm.options import SimOptions
+from fleetdeck.hosts.sim_vllm import openai_api
+from fleetdeck.hosts.sim_vllm.engine import EngineDeadError, SimEngine
+from fleetdeck.hosts.sim_vllm.log_writer import LogWriter
+from fleetdeck.hosts.sim_vllm.options import SimOptions
 
 VLLM_VERSION = "0.32.0"
 # vLLM's AuthenticationMiddleware guards only these prefixes; /health and /metrics stay open.

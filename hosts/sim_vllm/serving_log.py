@@ -6,9 +6,9 @@ engine-death errors, `launcher.py` and uvicorn shutdown lines).
 
 from __future__ import annotations
 
-from hosts.sim_vllm.engine import EngineDeadError, IntervalStats
-from hosts.sim_vllm.log_writer import LogWriter
-from hosts.sim_vllm.startup import API, ENGINE
+from fleetdeck.hosts.sim_vllm.engine import EngineDeadError, IntervalStats
+from fleetdeck.hosts.sim_vllm.log_writer import LogWriter
+from fleetdeck.hosts.sim_vllm.startup import API, ENGINE
 
 _SITE = "/usr/local/lib/python3.12/dist-packages"
 

@@ -9,7 +9,7 @@ stderr, as Python prints them; vLLM's logger lines go to stdout.
 
 from __future__ import annotations
 
-from hosts.sim_vllm.log_writer import STDERR, LogWriter
+from fleetdeck.hosts.sim_vllm.log_writer import STDERR, LogWriter
 
 EXIT_RUNTIME_ERROR = 1
 EXIT_USAGE = 2

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hosts.sim_vllm.log_writer import LogWriter
-from hosts.sim_vllm.options import SimOptions
+from fleetdeck.hosts.sim_vllm.log_writer import LogWriter
+from fleetdeck.hosts.sim_vllm.options import SimOptions
 
 API = "APIServer"
 ENGINE = "EngineCore"

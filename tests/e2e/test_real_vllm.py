@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hosts.remote.procfs import listening_ports
+from fleetdeck.hosts.remote.procfs import listening_ports
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.replica_processes import replica_pids
 from tests.harness.sshd import SshdFleet

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.endpoint import EndpointProxy, ProxyStats
-from hosts.sim_vllm.sample_text import count_tokens
+from fleetdeck.core.endpoint import EndpointProxy, ProxyStats
+from fleetdeck.hosts.sim_vllm.sample_text import count_tokens
 from tests.harness.ports import slot_allocator
 from tests.unit.test_sim_metrics import parse_families
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from hosts.errors import RemoteCommandFailed
-from hosts.host_program import HostProgram, LaunchRequest
-from hosts.local_transport import LocalTransport
-from hosts.log_follower import FollowBackoff, LogFollower
-from hosts.remote import rotate
-from hosts.remote.procfs import group_members, is_zombie
-from hosts.ssh_transport import SshTarget, SshTransport
+from fleetdeck.hosts.errors import RemoteCommandFailed
+from fleetdeck.hosts.host_program import HostProgram, LaunchRequest
+from fleetdeck.hosts.local_transport import LocalTransport
+from fleetdeck.hosts.log_follower import FollowBackoff, LogFollower
+from fleetdeck.hosts.remote import rotate
+from fleetdeck.hosts.remote.procfs import group_members, is_zombie
+from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
 from tests.harness.inventory_writer import simulator_command, write_inventory
 from tests.harness.ports import slot_allocator
 from tests.harness.sshd import SshdFleet

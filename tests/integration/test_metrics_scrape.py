@@ -9,8 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from core.metrics.replica_metrics import ReplicaMetrics
-from core.metrics.scraper import scrape, scrape_all
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
+from fleetdeck.core.metrics.scraper import scrape, scrape_all
 from tests.integration.test_sim_vllm import FAST, Sim, chat, free_port, launch
 
 pytestmark = pytest.mark.integration

@@ -475,7 +475,7 @@ def test_bad_command_lines_are_usage_errors(launch: Callable[..., Sim]) -> None:
 
 def test_imports_are_quick_and_stay_out_of_core_and_tui() -> None:
     code = (
-        "import sys, time; t = time.perf_counter(); import hosts.sim_vllm.cli; "
+        "import sys, time; t = time.perf_counter(); import fleetdeck.hosts.sim_vllm.cli; "
         "print(time.perf_counter() - t); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('core', 'tui')))"
     )

@@ -22,14 +22,14 @@ import asyncssh
 import httpx
 import pytest
 
-from core.engine import Engine
-from core.host_session import make_transport, ssh_target
-from core.inventory import Inventory, load_inventory, parse_inventory
-from core.snapshot import FleetSnapshot, HostState
-from hosts.errors import HostUnreachable
-from hosts.host_program import HostProgram
-from hosts.local_transport import LocalTransport
-from hosts.ssh_transport import SshTransport
+from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.engine.host_session import make_transport, ssh_target
+from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
+from fleetdeck.core.inventory import Inventory, load_inventory, parse_inventory
+from fleetdeck.hosts.errors import HostUnreachable
+from fleetdeck.hosts.host_program import HostProgram
+from fleetdeck.hosts.local_transport import LocalTransport
+from fleetdeck.hosts.ssh_transport import SshTransport
 from tests.harness.inventory_writer import inventory_toml
 from tests.harness.process_tree import alive
 from tests.harness.replica_processes import replica_pids

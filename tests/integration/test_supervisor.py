@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from hosts.host_program import HostProgram, LaunchRequest
-from hosts.local_transport import LocalTransport
-from hosts.observations import ReplicaObservation
-from hosts.remote.procfs import group_members, is_zombie
+from fleetdeck.hosts.host_program import HostProgram, LaunchRequest
+from fleetdeck.hosts.local_transport import LocalTransport
+from fleetdeck.hosts.observations import ReplicaObservation
+from fleetdeck.hosts.remote.procfs import group_members, is_zombie
 from tests.harness.inventory_writer import simulator_command
 from tests.harness.ports import slot_allocator
 

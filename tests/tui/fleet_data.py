@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 
-from core.snapshot import (
+from fleetdeck.core.fleet.snapshot import (
     DeploymentSnapshot,
     DeploymentStatus,
     FleetSnapshot,
@@ -23,8 +23,8 @@ from core.snapshot import (
     ReplicaSnapshot,
     ReplicaStatus,
 )
-from tui.app import FleetdeckApp
-from tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.screens.deployment import DeploymentScreen
 
 SIZE = (100, 30)
 

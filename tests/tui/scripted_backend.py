@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from core.events import Event
-from core.snapshot import FleetSnapshot
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
 
 _END = object()
 

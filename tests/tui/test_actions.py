@@ -3,13 +3,13 @@ and a failing call becomes a notification with the error's title, cause and next
 
 from __future__ import annotations
 
-from core.errors import FleetdeckError
-from core.snapshot import DeploymentStatus
+from fleetdeck.core.errors import FleetdeckError
+from fleetdeck.core.fleet.snapshot import DeploymentStatus
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.screens.confirm import ConfirmScreen
+from fleetdeck.tui.screens.help import HelpScreen
 from tests.tui.fleet_data import SIZE, Notes, deployment, fleet, llama, open_detail, shown, until
 from tests.tui.scripted_backend import ScriptedBackend
-from tui.app import FleetdeckApp
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
 
 
 def app_for(backend: ScriptedBackend) -> FleetdeckApp:

@@ -8,14 +8,14 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.widgets.data_table import RowKey
 
-from core.snapshot import DeploymentStatus
+from fleetdeck.core.fleet.snapshot import DeploymentStatus
+from fleetdeck.themes import FLEETDECK_DARK, FLEETDECK_LIGHT
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.messages import DeploymentSelected
+from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
+from fleetdeck.tui.widgets.hosts_table import HostsTable
 from tests.tui.fleet_data import SIZE, deployment, fleet, shown, until
 from tests.tui.scripted_backend import ScriptedBackend as ScriptedSource
-from themes import FLEETDECK_DARK, FLEETDECK_LIGHT
-from tui.app import FleetdeckApp
-from tui.messages import DeploymentSelected
-from tui.widgets.deployments_table import DeploymentsTable
-from tui.widgets.hosts_table import HostsTable
 
 
 def status_text(app: FleetdeckApp, name: str) -> str:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import FleetdeckError
-from core.inventory import parse_inventory
-from core.snapshot import (
+from fleetdeck.core.errors import FleetdeckError
+from fleetdeck.core.fleet.snapshot import (
     DeploymentSnapshot,
     DeploymentStatus,
     LatencyPercentiles,
@@ -18,9 +17,9 @@ from core.snapshot import (
     ReplicaSnapshot,
     ReplicaStatus,
 )
-from tests.tui.fleet_data import busy_metrics
-from tui.app import FleetdeckApp
-from tui.deployment_access import (
+from fleetdeck.core.inventory import parse_inventory
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.deployment_access import (
     ClientHint,
     api_base,
     client_hints,
@@ -28,11 +27,12 @@ from tui.deployment_access import (
     curl_test_command,
     key_variable,
 )
-from tui.error_notice import describe_error
-from tui.screens.deployment import DeploymentScreen
-from tui.screens.help import KEYS
-from tui.widgets.log_pane import printable
-from tui.widgets.metrics_text import format_rate, format_seconds, metrics_line, spark_bars
+from fleetdeck.tui.error_notice import describe_error
+from fleetdeck.tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.screens.help import KEYS
+from fleetdeck.tui.widgets.log_pane import printable
+from fleetdeck.tui.widgets.metrics_text import format_rate, format_seconds, metrics_line, spark_bars
+from tests.tui.fleet_data import busy_metrics
 
 
 def replica(n: int, status: ReplicaStatus, port: int) -> ReplicaSnapshot:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from textual.widgets.data_table import RowKey
 
-from core.errors import FleetdeckError
-from core.snapshot import DeploymentStatus, ReplicaStatus
+from fleetdeck.core.errors import FleetdeckError
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, ReplicaStatus
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.deployment_access import ClientHint
+from fleetdeck.tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
+from fleetdeck.tui.widgets.log_pane import LogPane
+from fleetdeck.tui.widgets.replicas_table import ReplicasTable
 from tests.tui.fleet_data import (
     SIZE,
     deployment,
@@ -17,12 +23,6 @@ from tests.tui.fleet_data import (
     until,
 )
 from tests.tui.scripted_backend import ScriptedBackend
-from tui.app import FleetdeckApp
-from tui.deployment_access import ClientHint
-from tui.screens.deployment import DeploymentScreen
-from tui.widgets.deployment_header import DeploymentHeader
-from tui.widgets.log_pane import LogPane
-from tui.widgets.replicas_table import ReplicasTable
 
 
 def app_for(backend: ScriptedBackend, **kwargs: object) -> FleetdeckApp:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.style import Style
 from textual.color import Color
 
-from core.events import Event
-from core.snapshot import DeploymentStatus
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import DeploymentStatus
+from fleetdeck.themes import FLEETDECK_DARK
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.widgets.events_panel import EventsPanel, level_variable
 from tests.tui.fleet_data import SIZE, deployment, fleet, shown, until
 from tests.tui.scripted_backend import ScriptedBackend
-from themes import FLEETDECK_DARK
-from tui.app import FleetdeckApp
-from tui.widgets.events_panel import EventsPanel, level_variable
 
 
 def event(n: int, level: str = "info") -> Event:

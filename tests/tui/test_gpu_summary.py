@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.snapshot import GpuSnapshot
-from tui.widgets.gpu_summary import short_gpu_name, summarize_gpus
+from fleetdeck.core.fleet.snapshot import GpuSnapshot
+from fleetdeck.tui.widgets.gpu_summary import short_gpu_name, summarize_gpus
 
 
 def gpu(index: int, name: str, temperature: float | None, utilisation: float | None) -> GpuSnapshot:

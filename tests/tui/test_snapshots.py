@@ -9,8 +9,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from textual.pilot import Pilot
 
-from core.events import Event
-from core.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.deployment_access import ClientHint
+from fleetdeck.tui.widgets.events_panel import EventsPanel
+from fleetdeck.tui.widgets.log_pane import LogPane
 from tests.tui.fleet_data import (
     busy_metrics,
     deployment,
@@ -21,10 +25,6 @@ from tests.tui.fleet_data import (
     until,
 )
 from tests.tui.scripted_backend import ScriptedBackend
-from tui.app import FleetdeckApp
-from tui.deployment_access import ClientHint
-from tui.widgets.events_panel import EventsPanel
-from tui.widgets.log_pane import LogPane
 
 SIZE = (100, 30)
 

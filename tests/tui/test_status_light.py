@@ -7,9 +7,9 @@ from rich.style import Style
 from textual.color import Color
 from textual.theme import Theme
 
-from core.snapshot import DeploymentStatus, HostState, ReplicaStatus
-from themes import FLEETDECK_DARK, FLEETDECK_LIGHT, STATUS_VARIABLES
-from tui.widgets.status_light import (
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, HostState, ReplicaStatus
+from fleetdeck.themes import FLEETDECK_DARK, FLEETDECK_LIGHT, STATUS_VARIABLES
+from fleetdeck.tui.widgets.status_light import (
     deployment_light,
     host_light,
     light_style,

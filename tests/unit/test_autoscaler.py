@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.autoscaler import AutoscalerState, Decision, LoadSample, decide, wake, worth_reporting
-from core.inventory.models import Autoscale
+from fleetdeck.core.inventory.models import Autoscale
+from fleetdeck.core.policy.autoscaler import (
+    AutoscalerState,
+    Decision,
+    LoadSample,
+    decide,
+    wake,
+    worth_reporting,
+)
 
 
 def scaling(**overrides: float) -> Autoscale:

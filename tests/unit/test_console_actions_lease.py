@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.console_backend import EngineConsole
-from core.engine import Engine
-from core.events import Event
-from core.inventory import parse_inventory
+from fleetdeck.core.engine.console_backend import EngineConsole
+from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.inventory import parse_inventory
 
 INVENTORY = """
 [fleet]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core.endpoint.http_messages import (
+from fleetdeck.core.endpoint.http_messages import (
     BadRequest,
     RequestHead,
     body_length,
@@ -16,7 +16,7 @@ from core.endpoint.http_messages import (
     read_body,
     read_head,
 )
-from core.endpoint.http_responses import (
+from fleetdeck.core.endpoint.http_responses import (
     Framing,
     choose_framing,
     chunk,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from core.endpoint.upstreams import Lease, Outcome, UpstreamPool
+from fleetdeck.core.endpoint.upstreams import Lease, Outcome, UpstreamPool
 
 
 class Clock:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.client_commands import exported
-from core.engine import Engine
-from core.inventory import parse_inventory
-from core.toml_writer import dump_table
+from fleetdeck.core.commands.client import exported
+from fleetdeck.core.commands.toml_writer import dump_table
+from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.inventory import parse_inventory
 
 INVENTORY = """
 [fleet]

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from hosts.observations import HostObservation
-from hosts.remote import gpus, hostload, layout, observe
+from fleetdeck.hosts.observations import HostObservation
+from fleetdeck.hosts.remote import gpus, hostload, layout, observe
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "nvidia-smi"
 DRIVER_NOT_LOADED = (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InventoryError
-from core.inventory import load_inventory
+from fleetdeck.core.errors import InventoryError
+from fleetdeck.core.inventory import load_inventory
 
 BROKEN = Path(__file__).parent / "broken_inventories"
 _EXPECT = re.compile(r"^# expect: (?P<line>\d+|-): (?P<key>\S+): (?P<text>.+)$")

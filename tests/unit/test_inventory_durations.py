@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.inventory.durations import format_duration, parse_duration
+from fleetdeck.core.inventory.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

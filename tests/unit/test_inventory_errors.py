@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from core.errors import FleetdeckError, InventoryError
-from core.inventory import Problem
-from core.inventory.problems import did_you_mean, format_key_path, unknown_key_message
+from fleetdeck.core.errors import FleetdeckError, InventoryError
+from fleetdeck.core.inventory import Problem
+from fleetdeck.core.inventory.problems import did_you_mean, format_key_path, unknown_key_message
 
 
 def test_fleetdeck_error_renders_title_cause_and_next_step() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.errors import InventoryError
-from core.inventory import Inventory, load_inventory
+from fleetdeck.core.errors import InventoryError
+from fleetdeck.core.inventory import Inventory, load_inventory
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.toml"
 

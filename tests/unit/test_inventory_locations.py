@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from core.inventory.locations import scan_key_lines
+from fleetdeck.core.inventory.locations import scan_key_lines
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "fleet.toml"
 BROKEN = Path(__file__).parent / "broken_inventories"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.errors import SecretError
-from core.inventory import SecretRef, mask_secret
+from fleetdeck.core.errors import SecretError
+from fleetdeck.core.inventory import SecretRef, mask_secret
 
 
 def test_env_secret_strips_trailing_newline(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from core.inventory import VllmOptions
+from fleetdeck.core.inventory import VllmOptions
 
 
 def test_defaults_produce_no_flags_and_bind_loopback() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from hosts.known_hosts import (
+from fleetdeck.hosts.known_hosts import (
     KeyLookup,
     add_host_key,
     fingerprint,

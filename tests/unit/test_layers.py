@@ -21,7 +21,10 @@ for info in pkgutil.walk_packages(package.__path__, sys.argv[1] + "."):
     if info.name.endswith("__main__"):
         continue
     importlib.import_module(info.name)
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+def layer(name):
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] == "fleetdeck" and len(parts) > 1 else parts[0]
+print(json.dumps(sorted({layer(name) for name in sys.modules})))
 """
 
 
@@ -35,9 +38,9 @@ def loaded_by(package: str) -> set[str]:
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("core", {"textual", "rich", "tui"}),
-        ("hosts", {"textual", "rich", "tui", "core"}),
-        ("themes", {"core", "hosts", "tui"}),
+        ("fleetdeck.core", {"textual", "rich", "fleetdeck.tui"}),
+        ("fleetdeck.hosts", {"textual", "rich", "fleetdeck.tui", "fleetdeck.core"}),
+        ("fleetdeck.themes", {"fleetdeck.core", "fleetdeck.hosts", "fleetdeck.tui"}),
     ],
 )
 def test_layer_does_not_load(package: str, forbidden: set[str]) -> None:
@@ -46,7 +49,7 @@ def test_layer_does_not_load(package: str, forbidden: set[str]) -> None:
 
 def test_the_probe_sees_what_a_layer_loads() -> None:
     # Guards the test itself: tui does load textual and core.
-    assert {"textual", "core"} <= loaded_by("tui")
+    assert {"textual", "fleetdeck.core"} <= loaded_by("fleetdeck.tui")
 
 
 def test_host_program_imports_only_the_standard_library() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.reconcile import holder_is_dead, machine_id
-from hosts.remote import lease
+from fleetdeck.core.control.reconcile import holder_is_dead, machine_id
+from fleetdeck.hosts.remote import lease
 
 
 def take(state: Path, holder: str, ttl: float = 30.0, stale: str | None = None) -> dict:  # type: ignore[type-arg]

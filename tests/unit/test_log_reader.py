@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hosts.remote import logs, rotate
+from fleetdeck.hosts.remote import logs, rotate
 
 
 def numbered(first: int, last: int) -> bytes:

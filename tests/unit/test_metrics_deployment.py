@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.metrics import families
-from core.metrics.deployment_metrics import DeploymentMetrics, aggregate
-from core.metrics.replica_metrics import ReplicaMetrics
-from core.metrics.ring import Ring
+from fleetdeck.core.metrics import families
+from fleetdeck.core.metrics.deployment_metrics import DeploymentMetrics, aggregate
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
+from fleetdeck.core.metrics.ring import Ring
 from tests.unit.test_metrics_page import REAL_TEXT, observe, with_values, zeroed
 from tests.unit.test_metrics_replica import RUNNING, served
 

@@ -13,14 +13,14 @@ import math
 
 import pytest
 
-from core.metrics import families
-from core.metrics.histograms import (
+from fleetdeck.core.metrics import families
+from fleetdeck.core.metrics.histograms import (
     Histogram,
     add_histograms,
     histogram_delta,
     quantile,
 )
-from core.metrics.vllm_page import read_page
+from fleetdeck.core.metrics.vllm_page import read_page
 from tests.unit.test_metrics_page import REAL_TEXT, observe, zeroed
 
 E2E, TTFT, ITL = families.E2E_LATENCY, families.TTFT, families.INTER_TOKEN_LATENCY

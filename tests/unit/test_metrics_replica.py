@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.metrics import families
-from core.metrics.replica_metrics import ReplicaMetrics
-from core.snapshot import MetricsSnapshot
+from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics import families
+from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
 from tests.unit.test_metrics_page import (
     REAL_TEXT,
     drop_lines,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from core.placement import HostCapacity, Placed, PlacementRequest, Unplaced, place, with_placed
+from fleetdeck.core.policy.placement import (
+    HostCapacity,
+    Placed,
+    PlacementRequest,
+    Unplaced,
+    place,
+    with_placed,
+)
 
 
 def host(

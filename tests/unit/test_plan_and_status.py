@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.inventory import Inventory, parse_inventory
-from core.plan import Start, Stop, make_plan
-from core.snapshot import DeploymentStatus, ReplicaStatus
-from core.status import deployment_status, replica_status
-from hosts.observations import GpuReading, HostLoad, HostObservation, ReplicaObservation
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, ReplicaStatus
+from fleetdeck.core.inventory import Inventory, parse_inventory
+from fleetdeck.core.policy.plan import Start, Stop, make_plan
+from fleetdeck.core.policy.status import deployment_status, replica_status
+from fleetdeck.hosts.observations import GpuReading, HostLoad, HostObservation, ReplicaObservation
 
 INVENTORY = """
 [fleet]

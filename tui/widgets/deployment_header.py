@@ -16,11 +16,11 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
-from core.snapshot import DeploymentSnapshot
-from tui.deployment_access import ClientHint, api_base, curl_command_for, key_variable
-from tui.widgets.gpu_summary import NO_VALUE
-from tui.widgets.metrics_text import metrics_line
-from tui.widgets.status_light import deployment_light, styled_light
+from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.tui.deployment_access import ClientHint, api_base, curl_command_for, key_variable
+from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
+from fleetdeck.tui.widgets.metrics_text import metrics_line
+from fleetdeck.tui.widgets.status_light import deployment_light, styled_light
 
 _LABEL_STYLE = Style(dim=True)
 

@@ -7,13 +7,13 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import DataTable
 
-from core.snapshot import DeploymentSnapshot
-from tui.deployment_access import api_base
-from tui.messages import DeploymentSelected
-from tui.widgets.gpu_summary import NO_VALUE
-from tui.widgets.keyed_table import Cells, KeyedTable
-from tui.widgets.metrics_text import format_rate, format_seconds, spark_bars
-from tui.widgets.status_light import deployment_light, light_style, styled_light
+from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.tui.deployment_access import api_base
+from fleetdeck.tui.messages import DeploymentSelected
+from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
+from fleetdeck.tui.widgets.keyed_table import Cells, KeyedTable
+from fleetdeck.tui.widgets.metrics_text import format_rate, format_seconds, spark_bars
+from fleetdeck.tui.widgets.status_light import deployment_light, light_style, styled_light
 
 SPARK_WIDTH = 8
 

@@ -15,9 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.events import Event
-from core.render import event_line
-from tui.widgets.status_light import light_style
+from fleetdeck.core.commands.render import event_line
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.tui.widgets.status_light import light_style
 
 LEVELS = ("info", "warning", "error")
 

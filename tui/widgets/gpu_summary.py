@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from core.snapshot import GpuSnapshot
+from fleetdeck.core.fleet.snapshot import GpuSnapshot
 
 NO_VALUE = "—"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import var
 
-from core.snapshot import HostSnapshot
-from tui.widgets.gpu_summary import NO_VALUE, summarize_gpus
-from tui.widgets.keyed_table import Cells, KeyedTable
-from tui.widgets.status_light import host_light, styled_light
+from fleetdeck.core.fleet.snapshot import HostSnapshot
+from fleetdeck.tui.widgets.gpu_summary import NO_VALUE, summarize_gpus
+from fleetdeck.tui.widgets.keyed_table import Cells, KeyedTable
+from fleetdeck.tui.widgets.status_light import host_light, styled_light
 
 
 def _number(value: float | None, template: str) -> Text:

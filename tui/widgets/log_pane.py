@@ -15,8 +15,8 @@ from textual.timer import Timer
 from textual.widgets import Log
 from textual.worker import Worker, WorkerState
 
-from core.console_api import ConsoleBackend
-from tui.error_notice import describe_error
+from fleetdeck.core.engine.console_api import ConsoleBackend
+from fleetdeck.tui.error_notice import describe_error
 
 LOG_WORKER = "logs"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")

@@ -7,8 +7,8 @@ from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import Label, Sparkline
 
-from core.snapshot import MetricsSnapshot
-from tui.widgets.metrics_text import format_rate, format_seconds
+from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.tui.widgets.metrics_text import format_rate, format_seconds
 
 
 class MetricsStrip(Horizontal):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.snapshot import MetricsSnapshot
-from tui.widgets.gpu_summary import NO_VALUE
+from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
 
 _BARS = "▁▂▃▄▅▆▇█"
 

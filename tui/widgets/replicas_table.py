@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import var
 
-from core.snapshot import ReplicaSnapshot, ReplicaStatus
-from tui.widgets.gpu_summary import NO_VALUE
-from tui.widgets.keyed_table import Cells, KeyedTable
-from tui.widgets.status_light import replica_light, styled_light
+from fleetdeck.core.fleet.snapshot import ReplicaSnapshot, ReplicaStatus
+from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
+from fleetdeck.tui.widgets.keyed_table import Cells, KeyedTable
+from fleetdeck.tui.widgets.status_light import replica_light, styled_light
 
 
 def _optional(value: object, justify: bool = True) -> Text:

@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 
-from core.snapshot import DeploymentStatus, HostState, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, HostState, ReplicaStatus
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,188 @@
+"""Plain-text and JSON renderings of plans, snapshots and events for the CLI (pure)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot, MetricsSnapshot, ReplicaStatus
+from fleetdeck.core.policy.plan import Plan, Start, Stop
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plan_text(fleet: str, plan: Plan) -> str:
+    lines = [f"Plan for fleet {fleet!r}:"]
+    for action in plan.actions:
+        if isinstance(action, Start):
+            gpus = f" GPUs {','.join(u[:12] for u in action.gpu_uuids)}" if action.gpu_uuids else ""
+            lines.append(
+                f"  + start  {action.deployment}/{action.replica} on {action.host}{gpus}"
+                f"  ({action.reason})"
+            )
+        else:
+            replica = f"{action.deployment}/{action.replica}"
+            lines.append(f"  - stop   {replica} on {action.host}  ({action.reason})")
+    for item in plan.unschedulable:
+        lines.append(f"  ! cannot place {item.deployment}: {item.reason}")
+    if plan.in_sync:
+        lines.append(f"  = {len(plan.in_sync)} replica(s) already as described")
+    for host in plan.unreachable_hosts:
+        lines.append(f"  ? {host} is unreachable: its replicas are left as they are")
+    starts = sum(isinstance(a, Start) for a in plan.actions)
+    stops = sum(isinstance(a, Stop) for a in plan.actions)
+    if plan.empty:
+        lines.append("Nothing to do.")
+    else:
+        lines.append(f"Plan: {starts} to start, {stops} to stop.")
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    def action(a: Start | Stop) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "action": "start" if isinstance(a, Start) else "stop",
+            "deployment": a.deployment,
+            "replica": f"{a.deployment}/{a.replica}",
+            "host": a.host,
+            "reason": a.reason,
+        }
+        if isinstance(a, Start):
+            base["gpu_uuids"] = list(a.gpu_uuids)
+        return base
+
+    return {
+        "actions": [action(a) for a in plan.actions],
+        "unschedulable": [
+            {"deployment": u.deployment, "reason": u.reason} for u in plan.unschedulable
+        ],
+        "in_sync": list(plan.in_sync),
+        "unreachable_hosts": list(plan.unreachable_hosts),
+    }
+
+
+def status_table(snapshot: FleetSnapshot) -> str:
+    hosts = table(
+        ["host", "state", "gpus", "cpu", "load"],
+        [
+            [
+                h.name,
+                h.state.value,
+                str(len(h.gpus)),
+                _num(h.cpu_pct, "%"),
+                _num(h.load_1m),
+            ]
+            for h in snapshot.hosts
+        ],
+    )
+    rows = []
+    for d in snapshot.deployments:
+        rate, p95 = _rate_and_p95(d.metrics)
+        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", rate, p95, "", "", "", ""])
+        for r in d.replicas:
+            detail = r.phase or r.reason or ""
+            rate, p95 = _rate_and_p95(r.metrics)
+            rows.append([
+                f"  {r.id}", r.status.value, "", rate, p95, r.host, str(r.port or "-"),
+                str(r.pid or "-"), detail,
+            ])  # fmt: skip
+    headers = ["deployment", "status", "ready", "req/s", "p95", "host", "port", "pid", "detail"]
+    deployments = table(headers, rows)
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}"
+
+
+def progress_line(snapshot: FleetSnapshot) -> str:
+    parts = []
+    for d in snapshot.deployments:
+        starting = [r for r in d.replicas if r.status == ReplicaStatus.STARTING]
+        phase = f" ({starting[0].phase})" if starting and starting[0].phase else ""
+        parts.append(f"{d.name} {d.status.value} {d.ready}/{d.desired}{phase}")
+    return "waiting: " + "; ".join(parts)
+
+
+def not_ready_reasons(snapshot: FleetSnapshot) -> str:
+    lines = []
+    for d in snapshot.deployments:
+        for r in d.replicas:
+            if r.status == ReplicaStatus.FAILED:
+                lines.append(f"{r.id} on {r.host} failed: {r.reason}")
+            if r.first_failure:
+                lines.append(f"{r.id}: its first failure's log ends with:")
+                lines += [f"    {line}" for line in r.first_failure[-6:]]
+            elif r.status not in (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE):
+                phase = f" ({r.phase})" if r.phase else ""
+                lines.append(f"{r.id} on {r.host} is {r.status.value}{phase}")
+        if d.ready < d.desired and not d.replicas:
+            lines.append(f"{d.name}: no replica is running")
+    hint = "see `fleetdeck logs FILE DEPLOYMENT/REPLICA` for the log"
+    return "not ready:\n  " + "\n  ".join(lines) + f"\n  next: {hint}" if lines else "not ready"
+
+
+def gpu_table(snapshot: FleetSnapshot) -> str:
+    rows = []
+    for h in snapshot.hosts:
+        for g in h.gpus:
+            rows.append([
+                h.name, str(g.index), g.name, _num(g.temperature_c, "°C"),
+                _num(g.utilization_pct, "%"),
+                f"{_num(g.memory_used_mib)}/{_num(g.memory_total_mib)} MiB",
+                _num(g.power_w, "W"), g.uuid,
+            ])  # fmt: skip
+        if not h.gpus:
+            rows.append(
+                [
+                    h.name,
+                    "-",
+                    "no GPU" if h.state.value == "up" else h.state.value,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    return table(["host", "gpu", "name", "temp", "util", "memory", "power", "uuid"], rows)
+
+
+class CheckRow(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    def cells(self) -> list[str]: ...
+
+
+def check_table(source: Path, results: Sequence[CheckRow]) -> str:
+    body = table(["host", "ssh", "python", "vllm", "gpus", "problem"], [r.cells() for r in results])
+    bad = sum(1 for r in results if not r.ok)
+    summary = "every host is ready" if not bad else f"{bad} host(s) need attention"
+    return f"inventory {source}: ok\n\n{body}\n\n{summary}"
+
+
+def event_line(event: Event) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+    marker = {"error": "✖", "warning": "!"}.get(event.level, "·")
+    return f"{stamp} {marker} {event.subject}: {event.message}"
+
+
+def _rate_and_p95(metrics: MetricsSnapshot | None) -> tuple[str, str]:
+    if metrics is None:
+        return "-", "-"
+    rate = "-" if metrics.request_rate is None else f"{metrics.request_rate:.1f}"
+    p95 = metrics.e2e_latency_s.p95
+    return rate, "-" if p95 is None else f"{p95 * 1000:.0f}ms"
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}{unit}"

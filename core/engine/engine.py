@@ -1,0 +1,299 @@
+"""The engine: the only writer of fleet state. It observes hosts, plans, applies, and
+publishes immutable FleetSnapshots and Events that the CLI and the TUI both read."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+
+from fleetdeck.core.endpoint.manager import EndpointManager
+from fleetdeck.core.engine.action_runner import STOP_GRACE_S, ActionRunner, ApplyOutcome
+from fleetdeck.core.engine.activity import ActivityTracker
+from fleetdeck.core.engine.host_session import HostSession
+from fleetdeck.core.engine.host_watchers import HostWatchers
+from fleetdeck.core.engine.telemetry import Telemetry
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot, ReplicaStatus
+from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
+from fleetdeck.core.inventory import Deployment, Host, Inventory
+from fleetdeck.core.policy.failure_reason import classify_failure
+from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
+from fleetdeck.core.policy.plan import Plan, Stop, make_plan
+from fleetdeck.core.state.journal import EventJournal
+from fleetdeck.core.state.overrides import Overrides
+from fleetdeck.core.state.user_state import user_state_dir
+from fleetdeck.hosts.observations import HostObservation
+
+__all__ = ["ApplyOutcome", "Engine"]
+
+
+class Engine:
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        sessions: Mapping[str, HostSession] | None = None,
+        clock: Callable[[], float] = time.time,
+        state_dir: Path | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.sessions = (
+            dict(sessions) if sessions else {h.name: HostSession(h) for h in inventory.hosts}
+        )
+        self._clock = clock
+        self._activity = ActivityTracker()
+        self._secrets: dict[str, dict[str, str]] | None = None
+        self._listeners: list[Callable[[Event], None]] = []
+        self._exits_seen: dict[str, int] = {}
+        self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
+        self._applied_at = 0.0
+        self.events: list[Event] = []
+        self._closing: set[asyncio.Task[None]] = set()
+        # One plan-and-apply at a time: the console's actions and the controller's tick
+        # would otherwise plan from the same observation and both act on it.
+        self.reconcile_lock = asyncio.Lock()
+        # Set by a Controller running alongside (the console's): False while another
+        # controller holds the leases, so the console's actions only record intent.
+        self.controller_in_charge: bool | None = None
+        directory = state_dir or user_state_dir(inventory)
+        self.journal = EventJournal(directory)
+        self.overrides = Overrides(directory, inventory)
+        self.desired: dict[str, int] = self.overrides.desired()  # the user's: scale, stop
+        self.autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
+        self.actions = ActionRunner(
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
+        )
+        self.telemetry = Telemetry()
+        self.endpoints = EndpointManager(self.emit)
+        self.watchers = HostWatchers(self)
+
+    # -- events ------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, kind: str, subject: str, message: str, level: str = "info") -> None:
+        event = Event(time=self._clock(), kind=kind, subject=subject, message=message, level=level)
+        self.events.append(event)
+        del self.events[:-1000]
+        with contextlib.suppress(OSError):
+            self.journal.append(event)
+        for listener in self._listeners:
+            listener(event)
+
+    # -- observing ---------------------------------------------------------------
+    async def refresh(self) -> FleetSnapshot:
+        """Observe every host concurrently (one exec each) and return a snapshot."""
+        await asyncio.gather(*(self._observe(s) for s in self.sessions.values()))
+        return self.snapshot()
+
+    async def _observe(self, session: HostSession) -> None:
+        was_unreachable = session.error is not None
+        observation = await session.observe()
+        if observation is None:
+            if not was_unreachable:
+                self.emit("host.unreachable", session.name, str(session.error), "warning")
+            return
+        self.track(session.name, observation)
+
+    def track(self, host: str, observation: HostObservation) -> None:
+        self._observed_at[host] = time.monotonic()
+        for replica in observation.replicas:
+            self.actions.pending.pop(replica.replica_id, None)
+            seen = self._exits_seen.get(replica.replica_id)
+            self._exits_seen[replica.replica_id] = len(replica.exits)
+            if seen is not None and len(replica.exits) > seen and not replica.stop_requested:
+                code = replica.exits[-1].code
+                why = classify_failure(code, replica.log_tail)
+                self.emit(
+                    "replica.exited",
+                    replica.replica_id,
+                    f"exited with code {code} on {host} ({why}); the supervisor restarts it "
+                    f"after its backoff (restart {len(replica.exits)})",
+                    "warning",
+                )
+
+    def note_metrics(self) -> None:
+        """After a scrape round: a finished-request counter that moved means activity."""
+        now = self._clock()
+        for replica_id, metrics in self.telemetry.replica_summaries.items():
+            self._activity.update(replica_id, metrics.requests_total, now)
+
+    def observed_since_last_apply(self) -> bool:
+        """Every reachable host has reported since the last apply finished: safe to plan."""
+        return all(
+            self._observed_at.get(name, 0.0) > self._applied_at
+            for name, session in self.sessions.items()
+            if session.observation is not None
+        )
+
+    def snapshot(self) -> FleetSnapshot:
+        views = {
+            name: HostView(s.state, s.observation, s.error) for name, s in self.sessions.items()
+        }
+        return build_snapshot(
+            self.inventory,
+            views,
+            last_active=self._activity.last_active(),
+            pending=tuple(self.actions.pending.values()),
+            desired=self.effective_desired(),
+            now=self._clock(),
+            api_keys=self._api_keys(),
+            replica_metrics=self.telemetry.replica_summaries,
+            deployment_metrics=self.telemetry.deployment_summaries,
+            endpoints={
+                d.name: url
+                for d in self.inventory.deployments
+                if (url := self.endpoints.url(d.name))
+            },
+        )
+
+    def _api_keys(self) -> dict[str, str]:
+        if self._secrets is None:
+            return {}
+        return {d: s["VLLM_API_KEY"] for d, s in self._secrets.items() if "VLLM_API_KEY" in s}
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return [name for name, s in self.sessions.items() if s.observation is None]
+
+    # -- planning and applying ---------------------------------------------------
+    def secrets(self) -> dict[str, dict[str, str]]:
+        """Resolve every secret reference once; raises SecretError naming the key."""
+        if self._secrets is None:
+            self._secrets = {d.name: resolve_secrets(d) for d in self.inventory.deployments}
+        return self._secrets
+
+    def spec_hash_for(
+        self, deployment: Deployment, host: Host, restart_token: str | None = None
+    ) -> str:
+        """What a replica of `deployment` on `host` should carry; `restart` changes it."""
+        env = replica_env(host, deployment, (), self.secrets()[deployment.name])
+        if restart_token is None:
+            restart_token = self.overrides.restart_tokens().get(deployment.name, "")
+        return spec_hash(vllm_argv(host, deployment), env, restart_token)
+
+    def expected_hashes(self) -> dict[tuple[str, str], str]:
+        tokens = self.overrides.restart_tokens()  # one read of the overrides per plan
+        return {
+            (deployment.name, host.name): self.spec_hash_for(
+                deployment, host, tokens.get(deployment.name, "")
+            )
+            for deployment in self.inventory.deployments
+            for host in self.inventory.hosts
+        }
+
+    def effective_desired(self) -> dict[str, int]:
+        """A user's stop (0) wins; then the autoscaler's count; then the user's scale."""
+        counts = {**self.desired, **self.autoscaled}
+        counts.update({name: 0 for name, n in self.desired.items() if n == 0})
+        return counts
+
+    def plan(self) -> Plan:
+        observed = {name: s.observation for name, s in self.sessions.items()}
+        return make_plan(
+            self.inventory,
+            observed,
+            self.expected_hashes(),
+            self.effective_desired(),
+            self._clock(),
+        )
+
+    async def apply(self, plan: Plan) -> ApplyOutcome:
+        try:
+            outcome = await self.actions.apply(plan)
+        finally:
+            self._applied_at = time.monotonic()
+        for item in plan.unschedulable:
+            self.emit("placement.blocked", item.deployment, item.reason, "error")
+        return outcome
+
+    def replace_inventory(self, inventory: Inventory) -> None:
+        """Take a changed inventory: new hosts get sessions, removed ones are closed later."""
+        self.inventory = inventory
+        for host in inventory.hosts:
+            if host.name not in self.sessions or self.sessions[host.name].host != host:
+                self.sessions[host.name] = HostSession(host)
+        for name in [n for n in self.sessions if inventory.host(n) is None]:
+            session = self.sessions.pop(name)
+            task = asyncio.get_running_loop().create_task(session.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        self._secrets = None
+        self.overrides = Overrides(self.overrides.path.parent, inventory)
+        self.desired = self.overrides.desired()
+        self.actions = ActionRunner(
+            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
+        )
+        self.watchers.sync()
+
+    def reload_overrides(self) -> None:
+        """Pick up scale/stop/start written by another fleetdeck process."""
+        self.desired = self.overrides.desired()
+
+    def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
+        """Change a deployment's replica count (None: back to the inventory's)."""
+        self.autoscaled.pop(deployment, None)  # the user's number applies from here
+        if replicas is None:
+            self.desired.pop(deployment, None)
+        else:
+            self.desired[deployment] = replicas
+        if persist:
+            self.overrides.set(deployment, replicas)
+
+    async def wait_until_ready(
+        self, timeout_s: float, on_snapshot: Callable[[FleetSnapshot], None] | None = None
+    ) -> tuple[bool, FleetSnapshot]:
+        """Poll until every deployment is ready; stop early when a replica has failed."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            snapshot = await self.refresh()
+            if on_snapshot is not None:
+                on_snapshot(snapshot)
+            ready = all(d.ready >= d.desired for d in snapshot.deployments)
+            failed = any(
+                r.status == ReplicaStatus.FAILED for d in snapshot.deployments for r in d.replicas
+            )
+            if ready or failed or time.monotonic() >= deadline:
+                return ready and not failed, snapshot
+            await asyncio.sleep(1.0)
+
+    async def down(self, deployment: str | None = None) -> ApplyOutcome:
+        """Stop and forget managed replicas (all of them, or one deployment's)."""
+        await self.refresh()
+        stops = tuple(
+            Stop(r.deployment, r.replica, name, "down")
+            for name, session in self.sessions.items()
+            for r in (session.observation.replicas if session.observation else ())
+            if deployment is None or r.deployment == deployment
+        )
+        return await self.apply(Plan(stops, (), (), tuple(self.unreachable_hosts)))
+
+    def start_intent(self, deployment: str) -> None:
+        """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
+        to one replica (the autoscaler takes it from there)."""
+        found = self.inventory.deployment(deployment)
+        wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
+        self.set_desired(deployment, 1 if wake_one else None)
+
+    # -- live ----------------------------------------------------------------------
+    def watching(self, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
+        """One watch channel per host while any reader needs it (the TUI, a controller)."""
+        return self.watchers.watching(interval_s)
+
+    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        """A snapshot per tick, from observations streamed over one channel per host."""
+        async with self.watching(interval_s):
+            while True:
+                yield self.snapshot()
+                await asyncio.sleep(interval_s)
+
+    async def _drain(self, replica_id: str) -> None:
+        """Before a stop: its endpoint sends it nothing new and waits for what it serves."""
+        await self.endpoints.drain(replica_id, STOP_GRACE_S)
+
+    async def close(self) -> None:
+        await self.telemetry.close()
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)

@@ -1,0 +1,109 @@
+"""The engine's live side: one watch channel per host, and a round each second that keeps
+the deployments' endpoints in step with their ready replicas and scrapes /metrics.
+
+Running only while someone reads (the TUI, a controller): `watching()` is reference
+counted, and an inventory change adds or drops hosts' tasks (`sync()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from fleetdeck.core.engine.host_session import HostSession
+from fleetdeck.hosts.errors import HostError
+
+if TYPE_CHECKING:
+    from fleetdeck.core.engine.engine import Engine
+
+METRICS_INTERVAL_S = 2.0
+
+
+class HostWatchers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._readers = 0
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._interval_s = 1.0
+        self._round: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def watching(self, interval_s: float) -> AsyncIterator[None]:
+        self._readers += 1
+        if self._readers == 1:
+            self._interval_s = interval_s
+            self.sync()
+            self._round = asyncio.create_task(self._endpoints_and_metrics())
+        try:
+            yield
+        finally:
+            self._readers -= 1
+            if self._readers == 0:
+                tasks, self._tasks = list(self._tasks.values()), {}
+                if self._round is not None:
+                    tasks.append(self._round)
+                    self._round = None
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    def sync(self) -> None:
+        """One watch task per current session (after an inventory change too)."""
+        if not self._readers:
+            return
+        sessions = self.engine.sessions
+        for name, task in list(self._tasks.items()):
+            if name not in sessions or task.get_name() != f"watch:{id(sessions[name])}":
+                task.cancel()
+                del self._tasks[name]
+        for name, session in sessions.items():
+            if name not in self._tasks:
+                self._tasks[name] = asyncio.create_task(
+                    self._watch_host(session), name=f"watch:{id(session)}"
+                )
+
+    async def _watch_host(self, session: HostSession) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                async for observation in session.watch(self._interval_s):
+                    self.engine.track(session.name, observation)
+                    backoff = 1.0
+                raise HostError(f"lost the watch channel to {session.name}", "it ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure must not end the watch
+                if not isinstance(exc, HostError):
+                    exc = HostError(
+                        f"the watch of {session.name} failed",
+                        f"{type(exc).__name__}: {exc}",
+                        "fleetdeck retries; report this if it repeats",
+                    )
+                if session.error is None:
+                    self.engine.emit("host.unreachable", session.name, str(exc), "warning")
+                session.mark_unreachable(exc)
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, 15.0)
+
+    async def _endpoints_and_metrics(self) -> None:
+        """Endpoints follow the ready replicas each second; /metrics every 2 s."""
+        engine = self.engine
+        next_scrape = 0.0
+        try:
+            while True:
+                transports = {name: s.transport for name, s in engine.sessions.items()}
+                snapshot = engine.snapshot()
+                await engine.endpoints.sync(engine.inventory, snapshot, transports)
+                if time.monotonic() >= next_scrape:
+                    next_scrape = time.monotonic() + METRICS_INTERVAL_S
+                    await engine.telemetry.round(snapshot, transports)
+                    engine.note_metrics()
+                await asyncio.sleep(1.0)
+        finally:
+            await engine.endpoints.close()

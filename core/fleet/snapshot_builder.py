@@ -1,0 +1,178 @@
+"""Build the immutable FleetSnapshot from what the engine knows (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from fleetdeck.core.fleet.snapshot import (
+    DeploymentSnapshot,
+    FleetSnapshot,
+    GpuSnapshot,
+    HostSnapshot,
+    HostState,
+    MetricsSnapshot,
+    ReplicaSnapshot,
+    ReplicaStatus,
+)
+from fleetdeck.core.inventory import Deployment, Inventory
+from fleetdeck.core.inventory.secrets import mask_secret
+from fleetdeck.core.policy.failure_reason import error_excerpt
+from fleetdeck.core.policy.plan import Start
+from fleetdeck.core.policy.status import READY, deployment_status, replica_status
+from fleetdeck.hosts.errors import HostError
+from fleetdeck.hosts.observations import HostObservation, ReplicaObservation
+
+DEFAULT_IDLE_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class HostView:
+    state: HostState
+    observation: HostObservation | None
+    error: HostError | None
+
+
+def build_snapshot(
+    inventory: Inventory,
+    hosts: Mapping[str, HostView],
+    *,
+    last_active: Mapping[str, float],
+    pending: Sequence[Start],
+    desired: Mapping[str, int],
+    now: float,
+    api_keys: Mapping[str, str] | None = None,
+    replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
+    deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
+    endpoints: Mapping[str, str] | None = None,
+) -> FleetSnapshot:
+    host_snapshots = tuple(
+        _host_snapshot(h.name, h.address or "local", hosts[h.name]) for h in inventory.hosts
+    )
+    replicas: dict[str, list[ReplicaSnapshot]] = {}
+    for host in inventory.hosts:
+        view = hosts[host.name]
+        for observation in view.observation.replicas if view.observation else ():
+            deployment = inventory_deployment(inventory, observation.deployment)
+            replicas.setdefault(observation.deployment, []).append(
+                _replica_snapshot(
+                    host.name,
+                    observation,
+                    reachable=view.state == HostState.UP,
+                    last_active=last_active.get(observation.replica_id),
+                    now=now,
+                    idle_window_s=_idle_window(deployment),
+                )
+            )
+    for start in pending:
+        replicas.setdefault(start.deployment, []).append(
+            ReplicaSnapshot(
+                id=f"{start.deployment}/{start.replica}",
+                deployment=start.deployment,
+                host=start.host,
+                port=0,
+                status=ReplicaStatus.PENDING,
+                gpu_uuids=start.gpu_uuids,
+            )
+        )
+    deployments = []
+    names = [d.name for d in inventory.deployments]
+    names += sorted(set(replicas) - set(names))  # still running, no longer in the inventory
+    for name in names:
+        deployment = inventory_deployment(inventory, name)
+        want = desired.get(name, deployment.desired_replicas if deployment else 0)
+        own = tuple(
+            r.model_copy(update={"metrics": (replica_metrics or {}).get(r.id)})
+            for r in sorted(replicas.get(name, []), key=lambda r: r.id)
+        )
+        deployments.append(
+            DeploymentSnapshot(
+                name=name,
+                model=deployment.model if deployment else "(not in inventory)",
+                status=deployment_status(want, [r.status for r in own]),
+                desired=want,
+                ready=sum(1 for r in own if r.status in READY),
+                replicas=own,
+                api_key_masked=mask_secret(api_keys[name])
+                if api_keys and name in api_keys
+                else None,
+                metrics=(deployment_metrics or {}).get(name),
+                endpoint=(endpoints or {}).get(name),
+            )
+        )
+    return FleetSnapshot(
+        fleet=inventory.fleet.name,
+        taken_at=now,
+        hosts=host_snapshots,
+        deployments=tuple(deployments),
+    )
+
+
+def inventory_deployment(inventory: Inventory, name: str) -> Deployment | None:
+    return next((d for d in inventory.deployments if d.name == name), None)
+
+
+def _idle_window(deployment: Deployment | None) -> float:
+    if deployment is not None and deployment.autoscale is not None:
+        return deployment.autoscale.window
+    return DEFAULT_IDLE_WINDOW_S
+
+
+def _replica_snapshot(
+    host: str,
+    observation: ReplicaObservation,
+    *,
+    reachable: bool,
+    last_active: float | None,
+    now: float,
+    idle_window_s: float,
+) -> ReplicaSnapshot:
+    derived = replica_status(
+        observation,
+        host_reachable=reachable,
+        last_active_at=last_active,
+        now=now,
+        idle_window_s=idle_window_s,
+    )
+    return ReplicaSnapshot(
+        id=observation.replica_id,
+        deployment=observation.deployment,
+        host=host,
+        port=observation.port or 0,
+        pid=observation.pid,
+        status=derived.status,
+        phase=derived.phase,
+        healthy=observation.healthy,
+        restarts=sum(1 for _ in observation.exits),
+        last_exit_code=observation.exits[-1].code if observation.exits else None,
+        reason=derived.reason,
+        gpu_uuids=observation.gpu_uuids,
+        started_at=observation.started_at,
+        spec_hash=observation.spec_hash,
+        first_failure=error_excerpt(observation.first_failure),
+    )
+
+
+def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
+    observation = view.observation
+    if observation is None:
+        return HostSnapshot(
+            name=name,
+            address=address,
+            state=view.state,
+            error=str(view.error) if view.error else None,
+        )
+    return HostSnapshot(
+        name=name,
+        address=address,
+        state=view.state,
+        # The snapshot's GPU fields are a subset of the reading's, with the same names.
+        gpus=tuple(GpuSnapshot.model_validate(g, from_attributes=True) for g in observation.gpus),
+        cpu_pct=observation.load.cpu_pct,
+        load_1m=observation.load.load_1m,
+        memory_used_mib=observation.load.memory_used_mib,
+        memory_total_mib=observation.load.memory_total_mib,
+        lease_holder=observation.lease_holder
+        if (observation.lease_expires_at or 0) > observation.time
+        else None,
+    )
