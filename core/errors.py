@@ -43,3 +43,8 @@ class InventoryError(FleetdeckError):
 
 class SecretError(FleetdeckError):
     """A secret reference could not be resolved (variable unset, file unreadable or empty)."""
+
+
+class UsageError(FleetdeckError):
+    """A command named something the inventory does not have, or a value out of range:
+    the CLI exits 2 (usage), and nothing was started or stopped."""

@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from fleetdeck.core.engine.console_api import ConsoleBackend
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostState
+from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.themes import (
     DEFAULT_THEME,
     FLEETDECK_DARK,

@@ -16,8 +16,9 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
-from fleetdeck.core.engine.console_api import ConsoleBackend
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents.console_api import ConsoleBackend
+from fleetdeck.core.intents.fleet_intents import IntentOutcome
 from fleetdeck.tui.error_notice import describe_error
 from fleetdeck.tui.messages import ActionSucceeded
 from fleetdeck.tui.screens.confirm import ConfirmScreen
@@ -88,9 +89,7 @@ class DeploymentActions(App[None]):
         name = self.selected_deployment()
         if name is not None:
             backend = self._backend
-            self._run_action(
-                name, f"start {name}", lambda: backend.start_deployment(name), f"{name} started"
-            )
+            self._run_action(name, f"start {name}", lambda: backend.start(name), f"{name} started")
 
     def action_stop(self) -> None:
         name = self.selected_deployment()
@@ -100,7 +99,7 @@ class DeploymentActions(App[None]):
                 name,
                 ConfirmScreen(f"Stop {name}?", "Every replica is stopped; `s` starts it again."),
                 f"stop {name}",
-                lambda: backend.stop_deployment(name),
+                lambda: backend.stop(name),
                 f"{name} stopped",
             )
 
@@ -115,7 +114,7 @@ class DeploymentActions(App[None]):
                     "Rolling: each replica is replaced by a new one once that one is ready.",
                 ),
                 f"restart {name}",
-                lambda: backend.restart_deployment(name),
+                lambda: backend.restart(name),
                 f"{name}: rolling restart under way",
             )
 
@@ -124,7 +123,7 @@ class DeploymentActions(App[None]):
         name: str,
         question: ConfirmScreen,
         what: str,
-        call: Callable[[], Awaitable[None]],
+        call: Callable[[], Awaitable[IntentOutcome]],
         done: str,
     ) -> None:
         """Ask first; only a yes runs the action."""
@@ -136,7 +135,11 @@ class DeploymentActions(App[None]):
         self.push_screen(question, answered)
 
     def _run_action(
-        self, deployment: str, doing: str, call: Callable[[], Awaitable[None]], summary: str
+        self,
+        deployment: str,
+        doing: str,
+        call: Callable[[], Awaitable[IntentOutcome]],
+        summary: str,
     ) -> None:
         worker = self.run_worker(
             self._act(deployment, call, summary),
@@ -147,9 +150,13 @@ class DeploymentActions(App[None]):
         self._action_subjects[worker] = deployment
 
     async def _act(
-        self, deployment: str, call: Callable[[], Awaitable[None]], summary: str
+        self, deployment: str, call: Callable[[], Awaitable[IntentOutcome]], summary: str
     ) -> None:
-        await call()
+        outcome = await call()
+        if outcome.handed_over:
+            summary += (
+                " (handed to the controller in charge: " + ", ".join(outcome.handed_over_to) + ")"
+            )
         self.post_message(ActionSucceeded(deployment, summary))
 
     def on_action_succeeded(self, message: ActionSucceeded) -> None:

@@ -186,3 +186,11 @@ def _num(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     return f"{value:.0f}{unit}"
+
+
+def handed_over(hosts: Sequence[str]) -> str:
+    return (
+        "another controller is in charge of "
+        + ", ".join(hosts)
+        + ": it applies the inventory and overrides itself on its next tick"
+    )

@@ -1,46 +1,31 @@
-"""One-shot commands and a controller in charge: hand over instead of fighting it.
+"""A controller in charge elsewhere: watch it converge instead of fighting it.
 
-When `fleetdeck run` (or an open console) holds a host's lease, `apply`, `scale`,
-`stop`, `start` and `restart` do not act themselves: the controller re-reads the
-inventory and the overrides on its next tick. With --wait they watch until the fleet
-has converged; `down` refuses, because the controller would start the replicas again.
+When `fleetdeck run` (or an open console) holds a host's lease, a one-shot `apply`,
+`scale`, `stop`, `start` or `restart` records its intent (the inventory, the overrides)
+and does not act: the controller re-reads both on its next tick. With --wait the command
+watches, without acting, until the fleet has converged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 
-from fleetdeck.core.commands.exit_codes import DONE, FAILED, PARTIAL
-from fleetdeck.core.control.reconcile import lease_for_one_shot
+from fleetdeck.core.control.converge import Converged, fleet_settled
 from fleetdeck.core.engine.engine import Engine
 
 
-async def controller_in_charge(engine: Engine) -> list[str]:
-    """Hosts held by another controller (after a refresh); empty: this process may act."""
-    await engine.refresh()
-    return await lease_for_one_shot(engine)
-
-
-def say_handed_over(others: list[str]) -> None:
-    print(
-        "another controller is in charge of "
-        + ", ".join(others)
-        + ": it applies the inventory and overrides itself on its next tick",
-        file=sys.stderr,
-    )
-
-
-async def wait_for_controller(engine: Engine, timeout_s: float) -> int:
-    """Watch (without acting) until nothing is left to do and every replica is ready."""
+async def watch_controller(engine: Engine, timeout_s: float, *, wait_ready: bool) -> Converged:
+    """Until nothing is left to do (and, with wait_ready, every replica is ready)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while True:
         snapshot = await engine.refresh()
         engine.reload_overrides()
         plan = engine.plan()
-        if not plan.actions and all(d.ready >= d.desired for d in snapshot.deployments):
-            return PARTIAL if engine.unreachable_hosts else DONE
+        ready = fleet_settled(snapshot)
+        if not plan.actions and (ready or not wait_ready):
+            partial = bool(engine.unreachable_hosts)
+            return Converged(True, "ready" if ready else "converged", (), snapshot, partial)
+        if time.monotonic() >= deadline:
+            return Converged(False, "timed out waiting for the controller in charge", (), snapshot)
         await asyncio.sleep(1.0)
-    print("timed out waiting for the controller in charge", file=sys.stderr)
-    return FAILED

@@ -20,11 +20,10 @@ from pathlib import Path
 
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
 from fleetdeck.core.commands.render import event_line, progress_line, status_table
-from fleetdeck.core.control.reconcile import run_with_controller
 from fleetdeck.core.demo.traffic import send_demo_traffic
-from fleetdeck.core.engine.console_backend import EngineConsole
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import load_inventory
 
 DEMO_KEY_ENV = "FLEETDECK_DEMO_API_KEY"
@@ -77,7 +76,7 @@ def simulator_command() -> str:
     script = Path(sys.executable).with_name("fleetdeck-sim-vllm")
     if script.exists():
         return f"{shlex.quote(str(script))} serve"
-    return f"{shlex.quote(sys.executable)} -m hosts.sim_vllm.cli serve"
+    return f"{shlex.quote(sys.executable)} -m fleetdeck.hosts.sim_vllm serve"
 
 
 def free_port_block(count: int, start: int = 18000, stop: int = 30000) -> tuple[int, int]:
@@ -112,58 +111,66 @@ def _toml(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-async def run_demo(*, headless: bool, seconds: float | None) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="fleetdeck-demo-"))
-    os.environ.setdefault(DEMO_KEY_ENV, "sk-demo-" + secrets.token_hex(12))
-    engine: Engine | None = None
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        inventory = load_inventory(write_demo_inventory(workdir))
-        engine = Engine(inventory, state_dir=workdir)
-        if headless:
-            engine.subscribe(lambda event: print(event_line(event), flush=True))
-        await engine.refresh()
-        tasks.append(asyncio.create_task(send_demo_traffic(engine, os.environ[DEMO_KEY_ENV])))
-        if headless:
-            code: list[int] = []
-            await run_with_controller(engine, _headless(engine, seconds, code))
-            return code[0] if code else FAILED
-        from fleetdeck.tui.app import FleetdeckApp  # lazily: core never needs the UI otherwise
-        from fleetdeck.tui.deployment_access import client_hints
+class DemoFleet:
+    """The demo's fleet, from inventory to clean-up: `async with DemoFleet() as intents`.
 
-        backend = EngineConsole(engine)
-        app = FleetdeckApp(backend, title="fleetdeck demo", hints=client_hints(inventory))
-        if seconds is not None:
-            tasks.append(asyncio.create_task(_exit_after(app, seconds)))
-        await run_with_controller(engine, app.run_async())
-        return DONE
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+    On exit every replica is stopped and the temporary directory removed, whatever ran
+    in between (the console, the headless loop) and however it ended.
+    """
+
+    def __init__(self, *, say_events: bool) -> None:
+        self._say_events = say_events
+        self._workdir = Path(tempfile.mkdtemp(prefix="fleetdeck-demo-"))
+        self._intents: FleetIntents | None = None
+        self._traffic: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> FleetIntents:
+        os.environ.setdefault(DEMO_KEY_ENV, "sk-demo-" + secrets.token_hex(12))
+        try:
+            inventory = load_inventory(write_demo_inventory(self._workdir))
+            engine = Engine(inventory, state_dir=self._workdir)
+            self._intents = FleetIntents(engine)
+            if self._say_events:
+                engine.subscribe(lambda event: print(event_line(event), flush=True))
+            await engine.refresh()
+            self._traffic = asyncio.create_task(
+                send_demo_traffic(self._intents, os.environ[DEMO_KEY_ENV])
+            )
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self._intents
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._traffic is not None:
+            self._traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if engine is not None:
+                await self._traffic
+        intents = self._intents
+        if intents is not None:
             print("stopping the demo fleet...", file=sys.stderr, flush=True)
-            if not headless:
-                engine.subscribe(lambda e: print(event_line(e), file=sys.stderr, flush=True))
-            outcome = await engine.down()
+            if not self._say_events:
+                intents.subscribe(lambda e: print(event_line(e), file=sys.stderr, flush=True))
+            outcome = await intents.down()
             for _, error in outcome.failed:
                 print(f"could not stop: {error}", file=sys.stderr, flush=True)
-            await engine.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+            await intents.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
 
-async def _exit_after(app: object, seconds: float) -> None:
-    await asyncio.sleep(seconds)
-    app.exit()  # type: ignore[attr-defined]
+async def run_headless_demo(seconds: float | None) -> int:
+    """The demo with no screen: progress lines, then the status table."""
+    async with DemoFleet(say_events=True) as intents:
+        code: list[int] = []
+        await intents.run_beside_controller(_headless(intents, seconds, code))
+        return code[0] if code else FAILED
 
 
-async def _headless(engine: Engine, seconds: float | None, code: list[int]) -> None:
+async def _headless(intents: FleetIntents, seconds: float | None, code: list[int]) -> None:
     deadline = time.monotonic() + (seconds if seconds is not None else 60.0)
     snapshot: FleetSnapshot | None = None
     last = ""
-    async for snapshot in engine.snapshots(1.0):
+    async for snapshot in intents.snapshots(1.0):
         line = progress_line(snapshot)
         if line != last:
             print(line, flush=True)

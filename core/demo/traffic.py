@@ -11,18 +11,18 @@ import random
 
 import httpx
 
-from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.fleet.snapshot import ReplicaStatus
+from fleetdeck.core.intents import FleetIntents
 
 BUSY_DEPLOYMENTS = ("llama-8b", "qwen-7b", "mixtral")
 READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
-async def send_demo_traffic(engine: Engine, api_key: str, pause_s: float = 0.4) -> None:
+async def send_demo_traffic(intents: FleetIntents, api_key: str, pause_s: float = 0.4) -> None:
     async with httpx.AsyncClient(timeout=10.0) as client:
         while True:
             await asyncio.sleep(pause_s * random.uniform(0.5, 1.5))
-            snapshot = engine.snapshot()
+            snapshot = intents.snapshot()
             targets = [
                 replica
                 for deployment in snapshot.deployments

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from fleetdeck.core.endpoint.manager import EndpointManager
 from fleetdeck.core.engine.action_runner import STOP_GRACE_S, ActionRunner, ApplyOutcome
@@ -16,7 +17,7 @@ from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
 from fleetdeck.core.engine.telemetry import Telemetry
 from fleetdeck.core.fleet.events import Event
-from fleetdeck.core.fleet.snapshot import FleetSnapshot, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Deployment, Host, Inventory
 from fleetdeck.core.policy.failure_reason import classify_failure
@@ -39,8 +40,8 @@ class Engine:
         clock: Callable[[], float] = time.time,
         state_dir: Path | None = None,
     ) -> None:
-        self.inventory = inventory
-        self.sessions = (
+        self._inventory = inventory
+        self._sessions: dict[str, HostSession] = (
             dict(sessions) if sessions else {h.name: HostSession(h) for h in inventory.hosts}
         )
         self._clock = clock
@@ -50,25 +51,60 @@ class Engine:
         self._exits_seen: dict[str, int] = {}
         self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
         self._applied_at = 0.0
-        self.events: list[Event] = []
+        self._events: list[Event] = []
         self._closing: set[asyncio.Task[None]] = set()
         # One plan-and-apply at a time: the console's actions and the controller's tick
         # would otherwise plan from the same observation and both act on it.
-        self.reconcile_lock = asyncio.Lock()
-        # Set by a Controller running alongside (the console's): False while another
-        # controller holds the leases, so the console's actions only record intent.
-        self.controller_in_charge: bool | None = None
+        self._reconcile_lock = asyncio.Lock()
+        # Set by a Controller running in this process (the console's, `fleetdeck run`'s):
+        # False while another controller holds the leases, so actions only record intent.
+        # None: no controller here (a one-shot command), which takes leases itself.
+        self._controller_in_charge: bool | None = None
         directory = state_dir or user_state_dir(inventory)
-        self.journal = EventJournal(directory)
-        self.overrides = Overrides(directory, inventory)
-        self.desired: dict[str, int] = self.overrides.desired()  # the user's: scale, stop
-        self.autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
-        self.actions = ActionRunner(
-            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
+        self._journal = EventJournal(directory)
+        self._overrides = Overrides(directory, inventory)
+        self._desired: dict[str, int] = self._overrides.desired()  # the user's: scale, stop
+        self._autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
+        self._actions = ActionRunner(
+            inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
-        self.telemetry = Telemetry()
-        self.endpoints = EndpointManager(self.emit)
-        self.watchers = HostWatchers(self)
+        self._telemetry = Telemetry()
+        self._endpoints = EndpointManager(self.emit)
+        self._watchers = HostWatchers(self)
+
+    # -- read-only views -------------------------------------------------------------
+    @property
+    def inventory(self) -> Inventory:
+        return self._inventory
+
+    @property
+    def sessions(self) -> Mapping[str, HostSession]:
+        """Every host's session, read-only: the engine alone adds or drops them."""
+        return MappingProxyType(self._sessions)
+
+    @property
+    def controller_in_charge(self) -> bool | None:
+        return self._controller_in_charge
+
+    def set_controller_in_charge(self, in_charge: bool | None) -> None:
+        """Told by this process's Controller each tick (None: it has stopped)."""
+        self._controller_in_charge = in_charge
+
+    def recent_events(self) -> tuple[Event, ...]:
+        """This process's events, oldest first (the last 1000)."""
+        return tuple(self._events)
+
+    def history(self) -> Iterator[Event]:
+        """Every event in this fleet's journal, oldest first, from any fleetdeck process."""
+        return self._journal.read()
+
+    @property
+    def journal_path(self) -> Path:
+        return self._journal.path
+
+    def reconciling(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held around one plan-and-apply, so two never plan from the same observation."""
+        return self._reconcile_lock
 
     # -- events ------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -76,17 +112,17 @@ class Engine:
 
     def emit(self, kind: str, subject: str, message: str, level: str = "info") -> None:
         event = Event(time=self._clock(), kind=kind, subject=subject, message=message, level=level)
-        self.events.append(event)
-        del self.events[:-1000]
+        self._events.append(event)
+        del self._events[:-1000]
         with contextlib.suppress(OSError):
-            self.journal.append(event)
+            self._journal.append(event)
         for listener in self._listeners:
             listener(event)
 
     # -- observing ---------------------------------------------------------------
     async def refresh(self) -> FleetSnapshot:
         """Observe every host concurrently (one exec each) and return a snapshot."""
-        await asyncio.gather(*(self._observe(s) for s in self.sessions.values()))
+        await asyncio.gather(*(self._observe(s) for s in self._sessions.values()))
         return self.snapshot()
 
     async def _observe(self, session: HostSession) -> None:
@@ -101,7 +137,7 @@ class Engine:
     def track(self, host: str, observation: HostObservation) -> None:
         self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
-            self.actions.pending.pop(replica.replica_id, None)
+            self._actions.pending.pop(replica.replica_id, None)
             seen = self._exits_seen.get(replica.replica_id)
             self._exits_seen[replica.replica_id] = len(replica.exits)
             if seen is not None and len(replica.exits) > seen and not replica.stop_requested:
@@ -118,35 +154,35 @@ class Engine:
     def note_metrics(self) -> None:
         """After a scrape round: a finished-request counter that moved means activity."""
         now = self._clock()
-        for replica_id, metrics in self.telemetry.replica_summaries.items():
+        for replica_id, metrics in self._telemetry.replica_summaries.items():
             self._activity.update(replica_id, metrics.requests_total, now)
 
     def observed_since_last_apply(self) -> bool:
         """Every reachable host has reported since the last apply finished: safe to plan."""
         return all(
             self._observed_at.get(name, 0.0) > self._applied_at
-            for name, session in self.sessions.items()
+            for name, session in self._sessions.items()
             if session.observation is not None
         )
 
     def snapshot(self) -> FleetSnapshot:
         views = {
-            name: HostView(s.state, s.observation, s.error) for name, s in self.sessions.items()
+            name: HostView(s.state, s.observation, s.error) for name, s in self._sessions.items()
         }
         return build_snapshot(
-            self.inventory,
+            self._inventory,
             views,
             last_active=self._activity.last_active(),
-            pending=tuple(self.actions.pending.values()),
+            pending=tuple(self._actions.pending.values()),
             desired=self.effective_desired(),
             now=self._clock(),
             api_keys=self._api_keys(),
-            replica_metrics=self.telemetry.replica_summaries,
-            deployment_metrics=self.telemetry.deployment_summaries,
+            replica_metrics=self._telemetry.replica_summaries,
+            deployment_metrics=self._telemetry.deployment_summaries,
             endpoints={
                 d.name: url
-                for d in self.inventory.deployments
-                if (url := self.endpoints.url(d.name))
+                for d in self._inventory.deployments
+                if (url := self._endpoints.url(d.name))
             },
         )
 
@@ -157,13 +193,13 @@ class Engine:
 
     @property
     def unreachable_hosts(self) -> list[str]:
-        return [name for name, s in self.sessions.items() if s.observation is None]
+        return [name for name, s in self._sessions.items() if s.observation is None]
 
     # -- planning and applying ---------------------------------------------------
     def secrets(self) -> dict[str, dict[str, str]]:
         """Resolve every secret reference once; raises SecretError naming the key."""
         if self._secrets is None:
-            self._secrets = {d.name: resolve_secrets(d) for d in self.inventory.deployments}
+            self._secrets = {d.name: resolve_secrets(d) for d in self._inventory.deployments}
         return self._secrets
 
     def spec_hash_for(
@@ -172,29 +208,29 @@ class Engine:
         """What a replica of `deployment` on `host` should carry; `restart` changes it."""
         env = replica_env(host, deployment, (), self.secrets()[deployment.name])
         if restart_token is None:
-            restart_token = self.overrides.restart_tokens().get(deployment.name, "")
+            restart_token = self._overrides.restart_tokens().get(deployment.name, "")
         return spec_hash(vllm_argv(host, deployment), env, restart_token)
 
     def expected_hashes(self) -> dict[tuple[str, str], str]:
-        tokens = self.overrides.restart_tokens()  # one read of the overrides per plan
+        tokens = self._overrides.restart_tokens()  # one read of the overrides per plan
         return {
             (deployment.name, host.name): self.spec_hash_for(
                 deployment, host, tokens.get(deployment.name, "")
             )
-            for deployment in self.inventory.deployments
-            for host in self.inventory.hosts
+            for deployment in self._inventory.deployments
+            for host in self._inventory.hosts
         }
 
     def effective_desired(self) -> dict[str, int]:
         """A user's stop (0) wins; then the autoscaler's count; then the user's scale."""
-        counts = {**self.desired, **self.autoscaled}
-        counts.update({name: 0 for name, n in self.desired.items() if n == 0})
+        counts = {**self._desired, **self._autoscaled}
+        counts.update({name: 0 for name, n in self._desired.items() if n == 0})
         return counts
 
     def plan(self) -> Plan:
-        observed = {name: s.observation for name, s in self.sessions.items()}
+        observed = {name: s.observation for name, s in self._sessions.items()}
         return make_plan(
-            self.inventory,
+            self._inventory,
             observed,
             self.expected_hashes(),
             self.effective_desired(),
@@ -203,7 +239,7 @@ class Engine:
 
     async def apply(self, plan: Plan) -> ApplyOutcome:
         try:
-            outcome = await self.actions.apply(plan)
+            outcome = await self._actions.apply(plan)
         finally:
             self._applied_at = time.monotonic()
         for item in plan.unschedulable:
@@ -212,76 +248,87 @@ class Engine:
 
     def replace_inventory(self, inventory: Inventory) -> None:
         """Take a changed inventory: new hosts get sessions, removed ones are closed later."""
-        self.inventory = inventory
+        self._inventory = inventory
         for host in inventory.hosts:
-            if host.name not in self.sessions or self.sessions[host.name].host != host:
-                self.sessions[host.name] = HostSession(host)
-        for name in [n for n in self.sessions if inventory.host(n) is None]:
-            session = self.sessions.pop(name)
+            if host.name not in self._sessions or self._sessions[host.name].host != host:
+                self._sessions[host.name] = HostSession(host)
+        for name in [n for n in self._sessions if inventory.host(n) is None]:
+            session = self._sessions.pop(name)
             task = asyncio.get_running_loop().create_task(session.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         self._secrets = None
-        self.overrides = Overrides(self.overrides.path.parent, inventory)
-        self.desired = self.overrides.desired()
-        self.actions = ActionRunner(
-            inventory, self.sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
+        self._overrides = Overrides(self._overrides.path.parent, inventory)
+        self._desired = self._overrides.desired()
+        self._actions = ActionRunner(
+            inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
-        self.watchers.sync()
+        self._watchers.sync()
 
+    # -- what the user and the autoscaler want -------------------------------------
     def reload_overrides(self) -> None:
         """Pick up scale/stop/start written by another fleetdeck process."""
-        self.desired = self.overrides.desired()
+        self._desired = self._overrides.desired()
 
     def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
         """Change a deployment's replica count (None: back to the inventory's)."""
-        self.autoscaled.pop(deployment, None)  # the user's number applies from here
+        self._autoscaled.pop(deployment, None)  # the user's number applies from here
         if replicas is None:
-            self.desired.pop(deployment, None)
+            self._desired.pop(deployment, None)
         else:
-            self.desired[deployment] = replicas
+            self._desired[deployment] = replicas
         if persist:
-            self.overrides.set(deployment, replicas)
+            self._overrides.set(deployment, replicas)
 
-    async def wait_until_ready(
-        self, timeout_s: float, on_snapshot: Callable[[FleetSnapshot], None] | None = None
-    ) -> tuple[bool, FleetSnapshot]:
-        """Poll until every deployment is ready; stop early when a replica has failed."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            snapshot = await self.refresh()
-            if on_snapshot is not None:
-                on_snapshot(snapshot)
-            ready = all(d.ready >= d.desired for d in snapshot.deployments)
-            failed = any(
-                r.status == ReplicaStatus.FAILED for d in snapshot.deployments for r in d.replicas
-            )
-            if ready or failed or time.monotonic() >= deadline:
-                return ready and not failed, snapshot
-            await asyncio.sleep(1.0)
+    def set_autoscaled(self, deployment: str, replicas: int) -> None:
+        """The autoscaler's count (kept in memory: the next controller decides afresh)."""
+        self._autoscaled[deployment] = replicas
 
-    async def down(self, deployment: str | None = None) -> ApplyOutcome:
-        """Stop and forget managed replicas (all of them, or one deployment's)."""
-        await self.refresh()
-        stops = tuple(
-            Stop(r.deployment, r.replica, name, "down")
-            for name, session in self.sessions.items()
-            for r in (session.observation.replicas if session.observation else ())
-            if deployment is None or r.deployment == deployment
-        )
-        return await self.apply(Plan(stops, (), (), tuple(self.unreachable_hosts)))
+    def request_restart(self, deployment: str) -> None:
+        """A new restart token: every replica's spec hash changes, so each is replaced."""
+        self._overrides.bump_restart(deployment, str(self._clock()))
 
     def start_intent(self, deployment: str) -> None:
         """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
         to one replica (the autoscaler takes it from there)."""
-        found = self.inventory.deployment(deployment)
+        found = self._inventory.deployment(deployment)
         wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
         self.set_desired(deployment, 1 if wake_one else None)
+
+    def overrides_in_force(self) -> dict[str, int]:
+        """Replica counts set by scale/stop that still override the inventory."""
+        return dict(self._desired)
+
+    def forget_overrides(self, deployment: str | None = None) -> None:
+        """Back to the inventory: drop a deployment's (or every) scale, stop and restart."""
+        names = [deployment] if deployment else [d.name for d in self._inventory.deployments]
+        for name in names:
+            self._desired.pop(name, None)
+            self._autoscaled.pop(name, None)
+            self._overrides.set(name, None)
+
+    def failed_replicas(self, deployment: str) -> tuple[Stop, ...]:
+        """Replicas the engine gave up on (kept with their log until the user acts)."""
+        return tuple(
+            Stop(r.deployment, r.replica, host, "cleared by the user")
+            for host, session in self._sessions.items()
+            for r in (session.observation.replicas if session.observation else ())
+            if r.deployment == deployment and r.failed_reason is not None
+        )
+
+    def managed_replicas(self, deployment: str | None = None) -> tuple[Stop, ...]:
+        """A stop for every replica this fleet runs (or one deployment's): `down`."""
+        return tuple(
+            Stop(r.deployment, r.replica, name, "down")
+            for name, session in self._sessions.items()
+            for r in (session.observation.replicas if session.observation else ())
+            if deployment is None or r.deployment == deployment
+        )
 
     # -- live ----------------------------------------------------------------------
     def watching(self, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
         """One watch channel per host while any reader needs it (the TUI, a controller)."""
-        return self.watchers.watching(interval_s)
+        return self._watchers.watching(interval_s)
 
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""
@@ -290,10 +337,22 @@ class Engine:
                 yield self.snapshot()
                 await asyncio.sleep(interval_s)
 
+    async def serve_round(self, *, scrape: bool) -> None:
+        """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""
+        transports = {name: s.transport for name, s in self._sessions.items()}
+        snapshot = self.snapshot()
+        await self._endpoints.sync(self._inventory, snapshot, transports)
+        if scrape:
+            await self._telemetry.round(snapshot, transports)
+            self.note_metrics()
+
+    async def close_endpoints(self) -> None:
+        await self._endpoints.close()
+
     async def _drain(self, replica_id: str) -> None:
         """Before a stop: its endpoint sends it nothing new and waits for what it serves."""
-        await self.endpoints.drain(replica_id, STOP_GRACE_S)
+        await self._endpoints.drain(replica_id, STOP_GRACE_S)
 
     async def close(self) -> None:
-        await self.telemetry.close()
-        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
+        await self._telemetry.close()
+        await asyncio.gather(*(s.close() for s in self._sessions.values()), return_exceptions=True)

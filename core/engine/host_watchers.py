@@ -97,13 +97,10 @@ class HostWatchers:
         next_scrape = 0.0
         try:
             while True:
-                transports = {name: s.transport for name, s in engine.sessions.items()}
-                snapshot = engine.snapshot()
-                await engine.endpoints.sync(engine.inventory, snapshot, transports)
-                if time.monotonic() >= next_scrape:
+                scrape = time.monotonic() >= next_scrape
+                if scrape:
                     next_scrape = time.monotonic() + METRICS_INTERVAL_S
-                    await engine.telemetry.round(snapshot, transports)
-                    engine.note_metrics()
+                await engine.serve_round(scrape=scrape)
                 await asyncio.sleep(1.0)
         finally:
-            await engine.endpoints.close()
+            await engine.close_endpoints()

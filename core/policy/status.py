@@ -33,7 +33,9 @@ def replica_status(
     last_exit = observation.exits[-1].code if observation.exits else None
     if observation.stop_requested:
         running = observation.alive or observation.wrapper_alive
-        return DerivedReplica(ReplicaStatus.STOPPING if running else ReplicaStatus.STOPPED)
+        status = ReplicaStatus.STOPPING if running else ReplicaStatus.STOPPED
+        # A replica given up on is stopped and kept with why, until the user acts.
+        return DerivedReplica(status, reason=observation.failed_reason)
     if observation.alive and observation.healthy:
         recent = last_active_at is not None and now - last_active_at <= idle_window_s
         return DerivedReplica(ReplicaStatus.ACTIVE if recent else ReplicaStatus.IDLE)

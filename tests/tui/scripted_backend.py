@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents import IntentOutcome
 
 _END = object()
 
@@ -84,7 +85,7 @@ class ScriptedBackend:
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
 
-    async def follow_logs(self, replica_id: str, tail: int) -> AsyncIterator[str]:
+    async def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
         stream = LogStream(replica_id, tail)
         self.streams.append(stream)
         try:
@@ -101,21 +102,24 @@ class ScriptedBackend:
         finally:
             stream.closed = True
 
-    async def scale(self, deployment: str, replicas: int) -> None:
-        await self._act("scale", deployment, replicas)
+    async def scale(self, deployment: str, replicas: int) -> IntentOutcome:
+        return await self._act("scale", deployment, replicas)
 
-    async def stop_deployment(self, deployment: str) -> None:
-        await self._act("stop", deployment)
+    async def stop(self, deployment: str) -> IntentOutcome:
+        return await self._act("stop", deployment)
 
-    async def start_deployment(self, deployment: str) -> None:
-        await self._act("start", deployment)
+    async def start(self, deployment: str) -> IntentOutcome:
+        return await self._act("start", deployment)
 
-    async def restart_deployment(self, deployment: str) -> None:
-        await self._act("restart", deployment)
+    async def restart(self, deployment: str) -> IntentOutcome:
+        return await self._act("restart", deployment)
 
-    async def _act(self, action: str, deployment: str, replicas: int | None = None) -> None:
+    async def _act(
+        self, action: str, deployment: str, replicas: int | None = None
+    ) -> IntentOutcome:
         await asyncio.sleep(0)  # an action is a real await, as the engine's are
         self.calls.append((action, deployment, replicas))
         error = self.failures.get(action)
         if error is not None:
             raise error
+        return IntentOutcome()

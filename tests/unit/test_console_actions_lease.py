@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleetdeck.core.engine.console_backend import EngineConsole
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import parse_inventory
 
 INVENTORY = """
@@ -29,16 +29,17 @@ async def test_scale_while_another_controller_is_in_charge_only_records_intent(
     engine = Engine(parse_inventory(INVENTORY, tmp_path / "fleet.toml"), state_dir=tmp_path)
     events: list[Event] = []
     engine.subscribe(events.append)
-    engine.controller_in_charge = False
+    engine.set_controller_in_charge(False)  # as this process's Controller says when it waits
     applied: list[object] = []
 
     async def refuse_to_be_called(plan: object) -> object:  # the engine must not apply
         applied.append(plan)
         raise AssertionError("applied while another controller holds the leases")
 
-    engine.actions.apply = refuse_to_be_called  # type: ignore[method-assign,assignment]
-    await EngineConsole(engine).scale("llm", 3)
+    engine.apply = refuse_to_be_called  # type: ignore[method-assign,assignment]
+    outcome = await FleetIntents(engine).scale("llm", 3)
     assert applied == []
-    assert engine.overrides.desired() == {"llm": 3}, "the intent is kept for the controller"
+    assert outcome.handed_over
+    assert engine.overrides_in_force() == {"llm": 3}, "the intent is kept for the controller"
     assert [e.kind for e in events][-1] == "controller.handed-over"
     await engine.close()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetdeck.core.commands.client import exported
 from fleetdeck.core.commands.toml_writer import dump_table
 from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import parse_inventory
 
 INVENTORY = """
@@ -47,7 +47,7 @@ HOST = '[fleet]\nname = "t"\n[[hosts]]\nname = "a"\ntransport = "local"\nlabels 
 def test_export_round_trips(name: str, tmp_path: Path) -> None:
     inventory = parse_inventory(INVENTORY, tmp_path / "fleet.toml")
     engine = Engine(inventory, state_dir=tmp_path)
-    data = exported(engine, name)
+    data = FleetIntents(engine).export(name)
     assert data is not None
     text = HOST + dump_table("[[deployments]]", data)
     again = parse_inventory(text, tmp_path / "exported.toml")
@@ -61,6 +61,6 @@ def test_export_names_secrets_never_their_values(
     inventory = parse_inventory(INVENTORY, tmp_path / "fleet.toml")
     engine = Engine(inventory, state_dir=tmp_path)
     engine.secrets()  # resolved in memory, as during an apply
-    text = dump_table("[[deployments]]", exported(engine, "llm") or {})
+    text = dump_table("[[deployments]]", FleetIntents(engine).export("llm"))
     assert 'api_key = { env = "LLM_KEY" }' in text
     assert "sk-secret-value" not in text

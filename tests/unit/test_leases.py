@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetdeck.core.control.reconcile import holder_is_dead, machine_id
+from fleetdeck.core.engine.leases import holder_is_dead, machine_id
 from fleetdeck.hosts.remote import lease
 
 

@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from fleetdeck.core.engine.console_api import ConsoleBackend
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.tui.deployment_access import ClientHint, curl_command_for
 from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
 from fleetdeck.tui.widgets.log_pane import LogPane

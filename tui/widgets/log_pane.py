@@ -15,7 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Log
 from textual.worker import Worker, WorkerState
 
-from fleetdeck.core.engine.console_api import ConsoleBackend
+from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.tui.error_notice import describe_error
 
 LOG_WORKER = "logs"

@@ -1,0 +1,5 @@
+"""The front door: every verb the console and the CLI offer, one implementation each."""
+
+from fleetdeck.core.intents.fleet_intents import FleetIntents, IntentOutcome
+
+__all__ = ["FleetIntents", "IntentOutcome"]

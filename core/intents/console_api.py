@@ -1,0 +1,38 @@
+"""What the console (the TUI) may ask of the engine: snapshots, events, logs and actions.
+
+The TUI is handed an object with this shape, `FleetIntents` (or a small scripted one in
+its tests), and never reaches hosts itself. The verbs are the CLI's own, one
+implementation each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents.fleet_intents import IntentOutcome
+
+
+class ConsoleBackend(Protocol):
+    def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        """A fresh snapshot at most every `interval_s` seconds, forever."""
+        ...
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        """Call `listener` with every event from now on (on the engine's loop)."""
+        ...
+
+    def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
+        """The last `tail` lines of a replica's log, then new lines as they come, across
+        reconnects and the replica's restarts."""
+        ...
+
+    async def scale(self, deployment: str, replicas: int) -> IntentOutcome: ...
+
+    async def stop(self, deployment: str) -> IntentOutcome: ...
+
+    async def start(self, deployment: str) -> IntentOutcome: ...
+
+    async def restart(self, deployment: str) -> IntentOutcome: ...

@@ -1,0 +1,355 @@
+"""The front door to the engine: every verb that the console and the CLI offer.
+
+One implementation per verb (apply, scale, start, stop, restart, forget-failed, down,
+follow-logs, trust, test, export), so the console and the CLI cannot drift: the CLI
+calls a verb and then, to honour --wait, `settle()`; the console calls the same verb
+and lets the controller it runs alongside carry on.
+
+Who acts: a verb records the intent (overrides, restart token, an event), then applies
+one reconcile step, but only where this process may act. With a controller in this
+process (the console, `fleetdeck run`) that is while it holds the host leases; with no
+controller here (a one-shot command), the verb takes the leases itself and keeps them
+until `close()`. When another controller holds them, the verb only records the intent,
+which that controller reads on its next tick, and says it handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleetdeck.core.control.controller import Controller, run_with_controller
+from fleetdeck.core.control.converge import Converged, converge
+from fleetdeck.core.control.handover import watch_controller
+from fleetdeck.core.engine.action_runner import ApplyOutcome
+from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.engine.leases import lease_for_one_shot, release_one_shot
+from fleetdeck.core.errors import FleetdeckError, UsageError
+from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
+from fleetdeck.core.intents.host_check import HostCheck, check_hosts
+from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
+from fleetdeck.core.inventory import Deployment, Inventory
+from fleetdeck.core.policy.plan import Plan
+from fleetdeck.hosts.log_follower import LogFollower, StreamBroken
+
+NOTHING_DONE = ApplyOutcome((), ())
+
+
+@dataclass(frozen=True)
+class IntentOutcome:
+    """What a verb did in this process."""
+
+    applied: ApplyOutcome = NOTHING_DONE
+    handed_over_to: tuple[str, ...] = ()  # "host (held by holder)": who acts instead
+
+    @property
+    def handed_over(self) -> bool:
+        return bool(self.handed_over_to)
+
+    @property
+    def ok(self) -> bool:
+        return not self.applied.failed
+
+
+class FleetIntents:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._holding_one_shot_leases = False
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def inventory(self) -> Inventory:
+        return self._engine.inventory
+
+    def snapshot(self) -> FleetSnapshot:
+        return self._engine.snapshot()
+
+    async def refresh(self) -> FleetSnapshot:
+        return await self._engine.refresh()
+
+    def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+        return self._engine.snapshots(interval_s)
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._engine.subscribe(listener)
+
+    def history(self) -> Iterator[Event]:
+        return self._engine.history()
+
+    @property
+    def journal_path(self) -> Path:
+        return self._engine.journal_path
+
+    def recent_events(self) -> tuple[Event, ...]:
+        return self._engine.recent_events()
+
+    def plan(self) -> Plan:
+        return self._engine.plan()
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return self._engine.unreachable_hosts
+
+    def host_errors(self) -> dict[str, str]:
+        """Why each unreachable host is unreachable, in the user's words."""
+        return {
+            name: str(self._engine.sessions[name].error or f"{name} is unreachable")
+            for name in self._engine.unreachable_hosts
+        }
+
+    def overrides_in_force(self) -> dict[str, int]:
+        return self._engine.overrides_in_force()
+
+    # -- verbs that change what should run ------------------------------------------
+    async def apply(self) -> IntentOutcome:
+        """Bring the fleet to the inventory (and the overrides in force): one step."""
+        return await self._act()
+
+    async def scale(self, deployment: str, replicas: int) -> IntentOutcome:
+        name = self._deployment(deployment).name
+        if replicas < 0:
+            raise UsageError(
+                f"cannot scale {name} to {replicas}", "a replica count is 0 or more", ""
+            )
+        self._engine.set_desired(name, replicas)
+        self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
+        return await self._act()
+
+    async def stop(self, deployment: str) -> IntentOutcome:
+        name = self._deployment(deployment).name
+        self._engine.set_desired(name, 0)
+        self._engine.emit("deployment.stopped", name, "stopped by the user (kept at 0)")
+        return await self._act()
+
+    async def start(self, deployment: str) -> IntentOutcome:
+        """Back to the inventory's count (or autoscale.min), clearing a stop or a scale and
+        the replicas given up on, so the deployment is not left blocked."""
+        name = self._deployment(deployment).name
+        self._engine.start_intent(name)
+        self._engine.emit("deployment.started", name, "started by the user")
+        await self.forget_failed(name)
+        return await self._act()
+
+    async def restart(self, deployment: str) -> IntentOutcome:
+        """Replace every replica: rolling, or all at once with update_strategy=recreate."""
+        name = self._deployment(deployment).name
+        await self.forget_failed(name)
+        self._engine.request_restart(name)
+        self._engine.emit(
+            "deployment.restart", name, "restart requested: every replica is replaced"
+        )
+        return await self._act()
+
+    async def forget_failed(self, deployment: str) -> ApplyOutcome:
+        """Remove the replicas given up on (kept with their reason and log until now).
+
+        They are stopped already, so this only clears their state on the host; it does
+        so whoever holds the leases, as the other controller has nothing to decide here.
+        """
+        name = self._deployment(deployment).name
+        engine = self._engine
+        async with engine.reconciling():
+            await engine.refresh()
+            stops = engine.failed_replicas(name)
+            if not stops:
+                return NOTHING_DONE
+            return await engine.apply(Plan(stops, (), (), ()))
+
+    async def down(self, deployment: str | None = None) -> ApplyOutcome:
+        """Stop and forget managed replicas, and the overrides that would bring them back."""
+        if deployment is not None:
+            deployment = self._deployment(deployment).name
+        engine = self._engine
+        others = await self._may_act()
+        if others:
+            raise FleetdeckError(
+                "a controller is in charge of " + ", ".join(others),
+                "it would start the replicas again",
+                "stop `fleetdeck run` (or close the console) first",
+            )
+        engine.forget_overrides(deployment)
+        async with engine.reconciling():
+            await engine.refresh()
+            stops = engine.managed_replicas(deployment)
+            return await engine.apply(Plan(stops, (), (), tuple(engine.unreachable_hosts)))
+
+    async def settle(
+        self,
+        outcome: IntentOutcome,
+        *,
+        timeout_s: float,
+        wait_ready: bool,
+        on_plan: Callable[[Plan], None] | None = None,
+        on_snapshot: Callable[[FleetSnapshot], None] | None = None,
+    ) -> Converged:
+        """After a verb, for a one-shot command: act until nothing is left to do (and,
+        with wait_ready, every replica is ready); or watch the controller in charge."""
+        if outcome.handed_over:
+            return await watch_controller(self._engine, timeout_s, wait_ready=wait_ready)
+        engine = self._engine
+        return await converge(
+            engine,
+            timeout_s=timeout_s,
+            wait_ready=wait_ready,
+            on_plan=on_plan,
+            on_snapshot=on_snapshot,
+            keep_leases=lambda: lease_for_one_shot(engine),
+        )
+
+    # -- verbs that read from a host ------------------------------------------------
+    async def follow_logs(
+        self,
+        replica_id: str,
+        *,
+        tail: int = 200,
+        follow: bool = True,
+        on_break: Callable[[StreamBroken], None] | None = None,
+    ) -> AsyncIterator[str]:
+        """A replica's last `tail` lines, then (with follow) new ones for as long as the
+        caller reads: across host reconnects, log rotation and the replica's restarts,
+        with no line lost or repeated (the follower resumes from the last offset)."""
+        deployment, _, replica = replica_id.partition("/")
+        host = await self._host_of(replica_id)
+        follower = LogFollower(
+            self._engine.sessions[host].program,
+            deployment,
+            replica,
+            tail=tail,
+            keep_lines=0,  # the screen or the terminal keeps the lines
+            on_break=on_break,
+        )
+        async for line in follower.follow() if follow else follower.read():
+            yield line.text
+
+    async def resolve_replica(self, target: str) -> tuple[str, tuple[str, ...]]:
+        """DEPLOYMENT or DEPLOYMENT/REPLICA -> (a replica id, every replica id of it)."""
+        deployment, _, replica = target.partition("/")
+        snapshot = await self._engine.refresh()
+        found = snapshot.deployment(deployment)
+        if found is None or not found.replicas:
+            self._deployment(deployment)  # an unknown name is a usage error
+            raise FleetdeckError(
+                f"no replica of {deployment!r} is known",
+                "it has never been applied, or its hosts are unreachable",
+                "run `fleetdeck status FILE` to see what runs",
+            )
+        ids = tuple(r.id for r in found.replicas)
+        if replica and target not in ids:
+            raise UsageError(f"no replica {target!r}", f"known: {', '.join(ids)}", "pick one")
+        return (target if replica else ids[0]), ids
+
+    async def test_request(
+        self, deployment: str, *, prompt: str, max_tokens: int, timeout_s: float
+    ) -> ChatProbe:
+        """One real chat completion through a ready replica, with latency and TTFT."""
+        found = self._deployment(deployment)
+        return await send_chat_probe(self._engine, found, prompt, max_tokens, timeout_s)
+
+    async def host_key(self, host: str) -> HostKeyReport:
+        """The key `host` presents, and how its known_hosts stands towards it."""
+        found = self.inventory.host(host)
+        if found is None:
+            names = ", ".join(h.name for h in self.inventory.hosts) or "none"
+            raise UsageError(f"no host named {host!r}", f"hosts: {names}", "nothing written")
+        return await inspect_host_key(found)
+
+    def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
+        """Write a key shown by `host_key` to known_hosts; False if already trusted."""
+        written = trust_host_key(report, replace=replace)
+        if written:
+            self._engine.emit(
+                "host.trusted",
+                report.host,
+                f"trusted {report.algorithm} {report.fingerprint} for {report.pattern} "
+                f"in {report.known_hosts}",
+            )
+        return written
+
+    def export(self, deployment: str) -> dict[str, Any]:
+        """A deployment as inventory data: what the user wrote, secrets as references."""
+        found = self._deployment(deployment)
+        data: dict[str, Any] = found.model_dump(mode="json", exclude_defaults=True)
+        return {"name": found.name, "model": found.model, **data}
+
+    async def check_hosts(self) -> list[HostCheck]:
+        """Each host: ssh, python3, the vLLM launch command, GPUs."""
+        return await check_hosts(self._engine)
+
+    # -- the controller -------------------------------------------------------------
+    async def run_controller(self, stop: asyncio.Event, *, interval_s: float = 5.0) -> None:
+        """The engine's loops (reconcile, autoscale, endpoints, metrics) until `stop`."""
+        controller = Controller(self._engine, interval_s=interval_s)
+        self._engine.emit(
+            "controller.started", controller.holder, f"reconciling every {interval_s}s"
+        )
+        await controller.run(stop)
+        self._engine.emit("controller.stopped", controller.holder, "released the host leases")
+
+    async def run_beside_controller(self, main: Awaitable[object]) -> None:
+        """Run `main` (the console) with a controller alongside, stopped after it."""
+        await run_with_controller(self._engine, main)
+
+    # -- the end ---------------------------------------------------------------------
+    async def close(self) -> None:
+        if self._holding_one_shot_leases:
+            self._holding_one_shot_leases = False
+            await release_one_shot(self._engine)
+        await self._engine.close()
+
+    # -- one step, where this process may act ---------------------------------------
+    async def _act(self) -> IntentOutcome:
+        engine = self._engine
+        others = await self._may_act()
+        if others:
+            engine.emit(
+                "controller.handed-over",
+                engine.inventory.fleet.name,
+                "another controller holds the leases (" + ", ".join(others) + "): it applies "
+                "this change on its next tick if it runs as this user on this machine; "
+                "otherwise make the change where it runs",
+                "warning",
+            )
+            return IntentOutcome(handed_over_to=tuple(others))
+        async with engine.reconciling():
+            await engine.refresh()
+            return IntentOutcome(await engine.apply(engine.plan()))
+
+    async def _may_act(self) -> list[str]:
+        """The hosts another controller holds; empty when this process may act now."""
+        engine = self._engine
+        if engine.controller_in_charge is True:
+            return []
+        if engine.controller_in_charge is False:
+            return ["every host (held by another controller)"]
+        await engine.refresh()
+        others = await lease_for_one_shot(engine)
+        self._holding_one_shot_leases = not others
+        return others
+
+    def _deployment(self, name: str) -> Deployment:
+        found = self.inventory.deployment(name)
+        if found is None:
+            known = ", ".join(d.name for d in self.inventory.deployments) or "none"
+            raise UsageError(
+                f"{self.inventory.source}: no deployment named {name!r}",
+                f"known: {known}",
+                "nothing was started or stopped",
+            )
+        return found
+
+    async def _host_of(self, replica_id: str) -> str:
+        for snapshot in (self._engine.snapshot(), await self._engine.refresh()):
+            deployment = snapshot.deployment(replica_id.partition("/")[0])
+            for replica in deployment.replicas if deployment else ():
+                if replica.id == replica_id:
+                    return replica.host
+        raise FleetdeckError(
+            f"no replica {replica_id} is known",
+            "no reachable host reports it",
+            "run `fleetdeck status FILE` to see what runs",
+        )

@@ -1,0 +1,44 @@
+"""The console composed: an engine behind the intent API, handed to the Textual app.
+
+The only module that builds the TUI; core never imports it (DESIGN.md, checked by the
+import-linter contract in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fleetdeck.core.commands.exit_codes import DONE
+from fleetdeck.core.demo.demo_fleet import DemoFleet, run_headless_demo
+from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.intents import FleetIntents
+from fleetdeck.core.inventory import Inventory
+from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.deployment_access import client_hints
+
+
+async def open_console(inventory: Inventory) -> int:
+    intents = FleetIntents(Engine(inventory))
+    app = FleetdeckApp(
+        intents, title=f"fleetdeck — {inventory.fleet.name}", hints=client_hints(inventory)
+    )
+    try:
+        # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
+        await intents.run_beside_controller(app.run_async())
+    finally:
+        await intents.close()
+    return DONE
+
+
+async def run_demo(*, headless: bool, seconds: float | None) -> int:
+    if headless:
+        return await run_headless_demo(seconds)
+    async with DemoFleet(say_events=False) as intents:
+        app = FleetdeckApp(intents, title="fleetdeck demo", hints=client_hints(intents.inventory))
+        timer = asyncio.get_running_loop().call_later(seconds, app.exit) if seconds else None
+        try:
+            await intents.run_beside_controller(app.run_async())
+        finally:
+            if timer is not None:
+                timer.cancel()
+    return DONE

@@ -1,0 +1,235 @@
+"""Every `fleetdeck` command, registered once: its name, help, example, arguments and
+handler. The parser, `--help`, shell completion and dispatch are all built from this
+table, so a new command is one entry here and one handler in core/commands/.
+
+Why argparse (with argcomplete) rather than click: argparse is the standard library and
+already carried every command; argcomplete, a small well-kept package, gives bash, zsh
+and fish completion from the same parser, including deployment and host names read
+from the inventory named on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from fleetdeck.completion import complete_deployments, complete_hosts, complete_replicas
+
+if TYPE_CHECKING:
+    from fleetdeck.core.intents import FleetIntents
+
+FleetHandler = Callable[["FleetIntents", argparse.Namespace], Awaitable[int]]
+AddArguments = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    example: str
+    arguments: AddArguments
+    # "module:function" under fleetdeck.core.commands, imported only when the command
+    # runs, so `--help` and a shell's TAB stay fast. None: the root runs it (tui, demo...).
+    handler: str | None = None
+    takes_file: bool = True
+
+    def load_handler(self) -> FleetHandler:
+        assert self.handler is not None, f"{self.name} is run by the composition root"
+        module, _, function = self.handler.partition(":")
+        loaded = importlib.import_module(f"fleetdeck.core.commands.{module}")
+        return cast(FleetHandler, getattr(loaded, function))
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def _deployment(p: argparse.ArgumentParser) -> None:
+    arg = p.add_argument("deployment", metavar="DEPLOYMENT", help="a deployment's name")
+    arg.completer = complete_deployments  # type: ignore[attr-defined]
+
+
+def _waiting(p: argparse.ArgumentParser) -> None:
+    _deployment(p)
+    p.add_argument("--no-wait", action="store_true", help="do not wait for readiness")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                   help="how long to wait (default: the deployment's start_timeout)")  # fmt: skip
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _tui(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", nargs="?", default="fleet.toml",
+                   help="the fleet inventory (TOML; default fleet.toml)")  # fmt: skip
+
+
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--headless", action="store_true", help="no screen: print status lines")
+    p.add_argument("--seconds", type=_seconds, default=None, help="stop after this long")
+
+
+def _apply(p: argparse.ArgumentParser) -> None:
+    _json(p)
+    p.add_argument("--wait", action="store_true", help="wait until every replica is ready")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="S",
+                   help="how long --wait waits (default: the longest start_timeout)")  # fmt: skip
+
+
+def _status(p: argparse.ArgumentParser) -> None:
+    _json(p)
+    p.add_argument("--watch", action="store_true",
+                   help="keep printing: a table per tick, or JSON lines with --json")  # fmt: skip
+    p.add_argument("--interval", type=_seconds, default=2.0, metavar="S")
+
+
+def _down(p: argparse.ArgumentParser) -> None:
+    arg = p.add_argument("deployment", nargs="?", metavar="DEPLOYMENT",
+                         help="only this deployment (default: all)")  # fmt: skip
+    arg.completer = complete_deployments  # type: ignore[attr-defined]
+    _json(p)
+
+
+def _logs(p: argparse.ArgumentParser) -> None:
+    arg = p.add_argument("target", metavar="DEPLOYMENT[/REPLICA]")
+    arg.completer = complete_replicas  # type: ignore[attr-defined]
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    p.add_argument("--tail", type=_count, default=50, metavar="N", help="start N lines back")
+
+
+def _run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--interval", type=_seconds, default=5.0, metavar="S",
+                   help="seconds between reconcile ticks")  # fmt: skip
+
+
+def _scale(p: argparse.ArgumentParser) -> None:
+    _waiting(p)
+    p.add_argument("replicas", type=_count, metavar="N", help="replicas wanted (0 stops it)")
+
+
+def _test(p: argparse.ArgumentParser) -> None:
+    _deployment(p)
+    p.add_argument("--prompt", default="Say hello in five words.")
+    p.add_argument("--max-tokens", type=_count, default=32)
+    p.add_argument("--timeout", type=_seconds, default=120.0, metavar="S")
+
+
+def _export(p: argparse.ArgumentParser) -> None:
+    _deployment(p)
+    p.add_argument("--format", choices=("toml", "json"), default="toml")
+
+
+def _events(p: argparse.ArgumentParser) -> None:
+    _json(p)
+    p.add_argument("--tail", type=_count, default=0, metavar="N", help="only the last N")
+
+
+def _trust(p: argparse.ArgumentParser) -> None:
+    arg = p.add_argument("host", metavar="HOST", help="the host's name in the inventory")
+    arg.completer = complete_hosts  # type: ignore[attr-defined]
+    p.add_argument("--yes", action="store_true", help="do not ask; trust what is shown")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a different key listed for this host")  # fmt: skip
+
+
+def _shell(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+
+
+def _nothing(p: argparse.ArgumentParser) -> None:
+    return None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("tui", "open the console on a fleet (the default command)",
+            "fleetdeck fleet.toml", _tui, takes_file=False),
+    Command("demo", "a self-contained simulated fleet on this machine",
+            "fleetdeck demo --headless --seconds 20", _demo, takes_file=False),
+    Command("check", "check the inventory and every host: ssh, python, vllm, GPUs",
+            "fleetdeck check fleet.toml", _json, "status:cmd_check"),
+    Command("plan", "show what apply would start and stop",
+            "fleetdeck plan fleet.toml --json", _json, "apply:cmd_plan"),
+    Command("apply", "start and stop replicas until the fleet matches the inventory",
+            "fleetdeck apply fleet.toml --wait --timeout 600", _apply, "apply:cmd_apply"),
+    Command("status", "the status of every host, deployment and replica",
+            "fleetdeck status fleet.toml --watch --json", _status, "status:cmd_status"),
+    Command("down", "stop and forget managed replicas and their overrides",
+            "fleetdeck down fleet.toml llama8b", _down, "apply:cmd_down"),
+    Command("logs", "a replica's log (followed across reconnects with -f)",
+            "fleetdeck logs fleet.toml llama8b/r1 -f --tail 100", _logs, "logs:cmd_logs"),
+    Command("gpus", "GPU readings of every host",
+            "fleetdeck gpus fleet.toml --json", _json, "status:cmd_gpus"),
+    Command("schema", "print the inventory's JSON Schema (for editor completion)",
+            "fleetdeck schema > fleetdeck.schema.json", _nothing, takes_file=False),
+    Command("run", "the controller with no screen (events as JSON lines)",
+            "fleetdeck run fleet.toml --interval 5", _run, "control:cmd_run"),
+    Command("scale", "set a deployment's replica count (until the inventory changes it)",
+            "fleetdeck scale fleet.toml llama8b 3", _scale, "control:cmd_scale"),
+    Command("stop", "stop a deployment's replicas (scale to 0, remembered)",
+            "fleetdeck stop fleet.toml llama8b", _waiting, "control:cmd_stop"),
+    Command("start", "start a deployment again at the inventory's count",
+            "fleetdeck start fleet.toml llama8b", _waiting, "control:cmd_start"),
+    Command("restart", "replace every replica (rolling unless update_strategy)",
+            "fleetdeck restart fleet.toml llama8b --no-wait", _waiting, "control:cmd_restart"),
+    Command("forget-failed", "remove the replicas fleetdeck gave up on (kept with their log)",
+            "fleetdeck forget-failed fleet.toml llama8b", _deployment, "control:cmd_forget_failed"),
+    Command("events", "the event journal: what the engine did and why",
+            "fleetdeck events fleet.toml --tail 20", _events, "control:cmd_events"),
+    Command("test", "send one real chat completion to a replica and print its latency",
+            "fleetdeck test fleet.toml llama8b --prompt 'Hi'", _test, "client:cmd_test"),
+    Command("export", "print a deployment's configuration (secrets as references)",
+            "fleetdeck export fleet.toml llama8b --format json", _export, "client:cmd_export"),
+    Command("trust", "add a host's SSH key to its known_hosts, after showing it",
+            "fleetdeck trust fleet.toml gpu-a", _trust, "trust:cmd_trust"),
+    Command("completion", "print a shell completion script",
+            'eval "$(fleetdeck completion bash)"', _shell, takes_file=False),
+)  # fmt: skip
+
+BY_NAME = {command.name: command for command in COMMANDS}
+
+EXIT_CODES = """\
+exit codes:
+  0    done
+  1    an operation failed (a replica did not become ready, a host refused)
+  2    usage or inventory error: nothing was started or stopped
+  3    partial: some hosts were unreachable, the rest is done
+  130  interrupted
+  141  stdout closed early (a pipe into head): the shell's SIGPIPE convention"""
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetdeck",
+        description="Operations console for vLLM fleets on your own GPU machines. "
+        "`fleetdeck FILE` opens the console on a fleet.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fleetdeck {version}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        p = sub.add_parser(
+            command.name,
+            help=command.summary,
+            description=command.summary,
+            epilog=f"example:\n  {command.example}\n\n{EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if command.takes_file:
+            p.add_argument("file", metavar="FILE", help="the fleet inventory (TOML)")
+        command.arguments(p)
+    return parser
