@@ -91,8 +91,7 @@ def fleet_settled(snapshot: FleetSnapshot, leave_out: Collection[str] = ()) -> b
     """Every deployment has its replicas ready and no more running: a rolling update
     that still has an old replica to stop is not settled, though enough are ready."""
     return all(
-        d.ready >= d.desired
-        and sum(r.status not in GONE for r in d.replicas) <= d.desired
+        d.ready >= d.desired and sum(r.status not in GONE for r in d.replicas) <= d.desired
         for d in snapshot.deployments
         if d.name not in leave_out
     )
