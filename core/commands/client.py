@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from fleetdeck.core.commands.exit_codes import DONE, FAILED, USAGE
-from fleetdeck.core.commands.toml_writer import dump_table
+from fleetdeck.core.commands.export_format import export_toml
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.fleet.snapshot import ReplicaStatus
 from fleetdeck.core.policy.launch_spec import served_model_name
@@ -106,8 +106,7 @@ async def cmd_export(engine: Engine, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print(f"# exported by fleetdeck from {engine.inventory.source}")
-        print(dump_table("[[deployments]]", data), end="")
+        print(export_toml(data, str(engine.inventory.source)), end="")
     return DONE
 
 
