@@ -72,7 +72,7 @@ async def cmd_scale(engine: Engine, args: argparse.Namespace) -> int:
     if args.replicas < 0:
         print("replicas must be 0 or more", file=sys.stderr)
         return USAGE
-    engine.set_desired(name, args.replicas)
+    engine.set_desired(name, args.replicas, by="fleetdeck scale")
     return await _converge_and_report(engine, args)
 
 
@@ -80,7 +80,7 @@ async def cmd_stop(engine: Engine, args: argparse.Namespace) -> int:
     name = _deployment_or_usage(engine, args)
     if name is None:
         return USAGE
-    engine.set_desired(name, 0)
+    engine.set_desired(name, 0, by="fleetdeck stop")
     return await _converge_and_report(engine, args)
 
 
@@ -89,7 +89,7 @@ async def cmd_start(engine: Engine, args: argparse.Namespace) -> int:
     name = _deployment_or_usage(engine, args)
     if name is None:
         return USAGE
-    engine.start_intent(name)
+    engine.start_intent(name, by="fleetdeck start")
     await _forget_failed(engine, name)
     return await _converge_and_report(engine, args)
 

@@ -42,7 +42,7 @@ class EngineConsole:
             return await engine.apply(engine.plan())
 
     async def scale(self, deployment: str, replicas: int) -> None:
-        self.engine.set_desired(deployment, replicas)
+        self.engine.set_desired(deployment, replicas, by="the console")
         self.engine.emit("deployment.scaled", deployment, f"scaled to {replicas} by the user")
         await self.step()
 
@@ -50,7 +50,7 @@ class EngineConsole:
         await self.scale(deployment, 0)
 
     async def start_deployment(self, deployment: str) -> None:
-        self.engine.start_intent(deployment)
+        self.engine.start_intent(deployment, by="the console")
         self.engine.emit("deployment.started", deployment, "started by the user")
         await self.step()
 

@@ -233,15 +233,18 @@ class Engine:
         """Pick up scale/stop/start written by another fleetdeck process."""
         self.desired = self.overrides.desired()
 
-    def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
-        """Change a deployment's replica count (None: back to the inventory's)."""
+    def set_desired(
+        self, deployment: str, replicas: int | None, *, persist: bool = True, by: str = ""
+    ) -> None:
+        """Change a deployment's replica count (None: back to the inventory's); `by` names
+        who asked ("fleetdeck scale"), for the overrides' description."""
         self.autoscaled.pop(deployment, None)  # the user's number applies from here
         if replicas is None:
             self.desired.pop(deployment, None)
         else:
             self.desired[deployment] = replicas
         if persist:
-            self.overrides.set(deployment, replicas)
+            self.overrides.set(deployment, replicas, by=by)
 
     async def wait_until_ready(
         self, timeout_s: float, on_snapshot: Callable[[FleetSnapshot], None] | None = None
@@ -271,12 +274,12 @@ class Engine:
         )
         return await self.apply(Plan(stops, (), (), tuple(self.unreachable_hosts)))
 
-    def start_intent(self, deployment: str) -> None:
+    def start_intent(self, deployment: str, *, by: str = "") -> None:
         """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
         to one replica (the autoscaler takes it from there)."""
         found = self.inventory.deployment(deployment)
         wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
-        self.set_desired(deployment, 1 if wake_one else None)
+        self.set_desired(deployment, 1 if wake_one else None, by=by)
 
     # -- live ----------------------------------------------------------------------
     def watching(self, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:
