@@ -18,7 +18,7 @@ from fleetdeck.tui.deployment_access import client_hints
 
 
 async def open_console(inventory: Inventory) -> int:
-    intents = FleetIntents(Engine(inventory))
+    intents = FleetIntents(Engine(inventory), who="the console")
     app = FleetdeckApp(
         intents, title=f"fleetdeck — {inventory.fleet.name}", hints=client_hints(inventory)
     )

@@ -3,9 +3,9 @@
 The host program sends each line with the logical offset just after it (see
 hosts/remote/logs.py). The follower keeps the last offset it handed out; when the
 stream breaks (the host went away, the channel closed, a JSON line was cut in half)
-it waits with jittered exponential backoff and asks again from that offset. Offsets
-survive log rotation on the host, so a resume after the log was rotated reads the rest
-of the rotated file first.
+it waits with jittered exponential backoff (hosts/backoff.py) and asks again from that
+offset. Offsets survive log rotation on the host, so a resume after the log was rotated
+reads the rest of the rotated file first.
 
 What is guaranteed: every byte still on the host (log, log.1, log.2) is delivered once,
 in order. Bytes rotated away (more than the kept files) before they were read come as
@@ -22,21 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
+from fleetdeck.hosts.backoff import Backoff, BackoffTimer
 from fleetdeck.hosts.errors import HostError, RemoteCommandFailed
 from fleetdeck.hosts.host_program import HostProgram, LogLine
 
-
-@dataclass(frozen=True)
-class FollowBackoff:
-    first_s: float = 0.5
-    max_s: float = 15.0
-    factor: float = 2.0
-    jitter: float = 0.2  # +- this fraction, so many followers do not retry in step
+# From half a second up to 15 s between tries; +-20 % so many followers do not retry in step.
+FOLLOW_BACKOFF = Backoff(first_s=0.5, max_s=15.0, factor=2.0, jitter=0.2)
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class LogFollower:
         tail: int = 50,
         offset: int | None = None,
         keep_lines: int = 1000,
-        backoff: FollowBackoff | None = None,
+        backoff: Backoff = FOLLOW_BACKOFF,
         on_break: Callable[[StreamBroken], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -68,7 +63,7 @@ class LogFollower:
         self.deployment = deployment
         self.replica = replica
         self.tail = tail
-        self.backoff = backoff or FollowBackoff()
+        self.backoff = backoff
         self._offset = offset
         self._recent: deque[str] = deque(maxlen=keep_lines)
         self._on_break = on_break
@@ -92,12 +87,12 @@ class LogFollower:
         RemoteCommandFailed (the replica has no log, or was removed) is terminal and
         propagates; everything that a reconnect can cure is retried.
         """
-        delay = self.backoff.first_s
+        timer = BackoffTimer(self.backoff)
         while True:
             try:
                 async with contextlib.aclosing(self._stream()) as lines:
                     async for line in lines:
-                        delay = self.backoff.first_s  # data flowed: the next break starts over
+                        timer.reset()  # data flowed: the next break starts over
                         yield line
                 reason = "the log stream ended"  # the channel closed under us
             except RemoteCommandFailed:
@@ -107,11 +102,10 @@ class LogFollower:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.connected = False
             self.breaks += 1
-            wait = _jittered(delay, self.backoff.jitter)
+            wait = timer.next_delay()
             if self._on_break is not None:
                 self._on_break(StreamBroken(reason, wait, self.breaks))
             await self._sleep(wait)
-            delay = min(delay * self.backoff.factor, self.backoff.max_s)
 
     async def read(self) -> AsyncGenerator[LogLine, None]:
         """The log once, from `offset` or the last `tail` lines, without following."""
@@ -134,7 +128,3 @@ class LogFollower:
             close = getattr(stream, "aclose", None)
             if close is not None:
                 await close()
-
-
-def _jittered(delay: float, jitter: float) -> float:
-    return max(0.0, delay * (1.0 + random.uniform(-jitter, jitter)))

@@ -10,7 +10,7 @@ User, Port, IdentityFile, ProxyJump and HostKeyAlias apply when the inventory le
 out, and an inventory value always wins. Keepalives detect a dead peer (a paused or
 unplugged host never closes its side); the connection is then closed, and the next call
 opens a new one rather than reuse it. Retrying on a schedule is the caller's business
-(the engine's watch loop backs off with jitter).
+(the engine's watch loop backs off with jitter, hosts/backoff.py).
 """
 
 from __future__ import annotations

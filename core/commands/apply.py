@@ -21,8 +21,18 @@ async def cmd_plan(intents: FleetIntents, args: argparse.Namespace) -> int:
         print(json.dumps(render.plan_json(plan), indent=2))
     else:
         print(render.plan_text(intents.inventory.fleet.name, plan))
+        say_overrides(intents)
     warn_unreachable(intents)
     return exit_code(intents)
+
+
+def say_overrides(intents: FleetIntents) -> None:
+    """Scale and stop outlive the command that set them: say which ones this plan keeps."""
+    kept = intents.describe_overrides()
+    if kept:
+        say("keeping overrides over the inventory:\n  " + "\n  ".join(kept))
+        say("  (`fleetdeck start FILE DEPLOYMENT` returns one to the inventory's count; "
+            "`fleetdeck down FILE` drops them all)")  # fmt: skip
 
 
 async def cmd_apply(intents: FleetIntents, args: argparse.Namespace) -> int:
@@ -34,6 +44,8 @@ async def cmd_apply(intents: FleetIntents, args: argparse.Namespace) -> int:
         intents.subscribe(lambda event: print(render.event_line(event), flush=True))
     await intents.refresh()
     first_plan = intents.plan()
+    if not args.json:
+        say_overrides(intents)
     if not args.json and first_plan.actions:
         print(render.plan_text(fleet, first_plan))
     outcome = await intents.apply()

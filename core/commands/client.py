@@ -7,8 +7,8 @@ import argparse
 import json
 
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
+from fleetdeck.core.commands.export_format import export_toml
 from fleetdeck.core.commands.reporting import say
-from fleetdeck.core.commands.toml_writer import dump_table
 from fleetdeck.core.intents import FleetIntents
 
 
@@ -34,6 +34,5 @@ async def cmd_export(intents: FleetIntents, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print(f"# exported by fleetdeck from {intents.inventory.source}")
-        print(dump_table("[[deployments]]", data), end="")
+        print(export_toml(data, str(intents.inventory.source)), end="")
     return DONE

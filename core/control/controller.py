@@ -106,7 +106,7 @@ class Controller:
             if decision.changed:
                 if decision.reason == "idle-timeout" and decision.desired == 0:
                     # Kept like a stop: a restarted controller must not bring it back.
-                    engine.set_desired(step.deployment, 0)
+                    engine.set_desired(step.deployment, 0, by="idle timeout")
                 else:
                     engine.set_autoscaled(step.deployment, decision.desired)
             if step.report:

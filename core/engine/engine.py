@@ -270,15 +270,18 @@ class Engine:
         """Pick up scale/stop/start written by another fleetdeck process."""
         self._desired = self._overrides.desired()
 
-    def set_desired(self, deployment: str, replicas: int | None, *, persist: bool = True) -> None:
-        """Change a deployment's replica count (None: back to the inventory's)."""
+    def set_desired(
+        self, deployment: str, replicas: int | None, *, persist: bool = True, by: str = ""
+    ) -> None:
+        """Change a deployment's replica count (None: back to the inventory's); `by` names
+        who asked ("fleetdeck scale"), for the overrides' description."""
         self._autoscaled.pop(deployment, None)  # the user's number applies from here
         if replicas is None:
             self._desired.pop(deployment, None)
         else:
             self._desired[deployment] = replicas
         if persist:
-            self._overrides.set(deployment, replicas)
+            self._overrides.set(deployment, replicas, by=by)
 
     def set_autoscaled(self, deployment: str, replicas: int) -> None:
         """The autoscaler's count (kept in memory: the next controller decides afresh)."""
@@ -288,12 +291,12 @@ class Engine:
         """A new restart token: every replica's spec hash changes, so each is replaced."""
         self._overrides.bump_restart(deployment, str(self._clock()))
 
-    def start_intent(self, deployment: str) -> None:
+    def start_intent(self, deployment: str, *, by: str = "") -> None:
         """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
         to one replica (the autoscaler takes it from there)."""
         found = self._inventory.deployment(deployment)
         wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
-        self.set_desired(deployment, 1 if wake_one else None)
+        self.set_desired(deployment, 1 if wake_one else None, by=by)
 
     def overrides_in_force(self) -> dict[str, int]:
         """Replica counts set by scale/stop that still override the inventory."""
@@ -305,7 +308,11 @@ class Engine:
         for name in names:
             self._desired.pop(name, None)
             self._autoscaled.pop(name, None)
-            self._overrides.set(name, None)
+        self._overrides.forget(deployment)
+
+    def describe_overrides(self) -> list[str]:
+        """The overrides in force, in words, for plan and apply to say what they keep."""
+        return self._overrides.describe_in_force()
 
     def failed_replicas(self, deployment: str) -> tuple[Stop, ...]:
         """Replicas the engine gave up on (kept with their log until the user acts)."""

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from fleetdeck.core.engine.host_session import HostSession
+from fleetdeck.hosts.backoff import Backoff, BackoffTimer
 from fleetdeck.hosts.errors import HostError
 
 if TYPE_CHECKING:
     from fleetdeck.core.engine.engine import Engine
 
 METRICS_INTERVAL_S = 2.0
+# After a lost watch: 1 s, doubling to 15 s, +-20 % so many hosts are not retried in step.
+WATCH_BACKOFF = Backoff(first_s=1.0, max_s=15.0, factor=2.0, jitter=0.2)
 
 
 class HostWatchers:
@@ -69,12 +71,12 @@ class HostWatchers:
                 )
 
     async def _watch_host(self, session: HostSession) -> None:
-        backoff = 1.0
+        timer = BackoffTimer(WATCH_BACKOFF)
         while True:
             try:
                 async for observation in session.watch(self._interval_s):
                     self.engine.track(session.name, observation)
-                    backoff = 1.0
+                    timer.reset()  # the channel works: the next break starts over
                 raise HostError(f"lost the watch channel to {session.name}", "it ended")
             except asyncio.CancelledError:
                 raise
@@ -88,8 +90,7 @@ class HostWatchers:
                 if session.error is None:
                     self.engine.emit("host.unreachable", session.name, str(exc), "warning")
                 session.mark_unreachable(exc)
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, 15.0)
+            await asyncio.sleep(timer.next_delay())
 
     async def _endpoints_and_metrics(self) -> None:
         """Endpoints follow the ready replicas each second; /metrics every 2 s."""

@@ -57,8 +57,10 @@ class IntentOutcome:
 
 
 class FleetIntents:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, who: str = "fleetdeck") -> None:
+        """`who` names the front end in the overrides it writes ("the console")."""
         self._engine = engine
+        self._who = who
         self._holding_one_shot_leases = False
 
     # -- reading ---------------------------------------------------------------------
@@ -105,6 +107,10 @@ class FleetIntents:
     def overrides_in_force(self) -> dict[str, int]:
         return self._engine.overrides_in_force()
 
+    def describe_overrides(self) -> list[str]:
+        """ "llama8b: 3 replicas (fleetdeck scale), inventory says 2", one per override."""
+        return self._engine.describe_overrides()
+
     # -- verbs that change what should run ------------------------------------------
     async def apply(self) -> IntentOutcome:
         """Bring the fleet to the inventory (and the overrides in force): one step."""
@@ -116,13 +122,13 @@ class FleetIntents:
             raise UsageError(
                 f"cannot scale {name} to {replicas}", "a replica count is 0 or more", ""
             )
-        self._engine.set_desired(name, replicas)
+        self._engine.set_desired(name, replicas, by=self._by("scale"))
         self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
         return await self._act()
 
     async def stop(self, deployment: str) -> IntentOutcome:
         name = self._deployment(deployment).name
-        self._engine.set_desired(name, 0)
+        self._engine.set_desired(name, 0, by=self._by("stop"))
         self._engine.emit("deployment.stopped", name, "stopped by the user (kept at 0)")
         return await self._act()
 
@@ -130,7 +136,7 @@ class FleetIntents:
         """Back to the inventory's count (or autoscale.min), clearing a stop or a scale and
         the replicas given up on, so the deployment is not left blocked."""
         name = self._deployment(deployment).name
-        self._engine.start_intent(name)
+        self._engine.start_intent(name, by=self._by("start"))
         self._engine.emit("deployment.started", name, "started by the user")
         await self.forget_failed(name)
         return await self._act()
@@ -300,6 +306,9 @@ class FleetIntents:
             self._holding_one_shot_leases = False
             await release_one_shot(self._engine)
         await self._engine.close()
+
+    def _by(self, verb: str) -> str:
+        return f"fleetdeck {verb}" if self._who == "fleetdeck" else self._who
 
     # -- one step, where this process may act ---------------------------------------
     async def _act(self) -> IntentOutcome:

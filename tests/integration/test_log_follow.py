@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from fleetdeck.hosts.backoff import Backoff
 from fleetdeck.hosts.errors import RemoteCommandFailed
 from fleetdeck.hosts.host_program import HostProgram, LaunchRequest
 from fleetdeck.hosts.local_transport import LocalTransport
-from fleetdeck.hosts.log_follower import FollowBackoff, LogFollower
+from fleetdeck.hosts.log_follower import LogFollower
 from fleetdeck.hosts.remote import rotate
 from fleetdeck.hosts.remote.procfs import group_members, is_zombie
 from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
@@ -37,7 +38,7 @@ from tests.harness.sshd import SshdFleet
 pytestmark = pytest.mark.integration
 
 SEQ = re.compile(r"seq=(\d+)$")
-FAST = FollowBackoff(first_s=0.1, max_s=0.5)
+FAST = Backoff(first_s=0.1, max_s=0.5)
 
 
 def launch_request(
