@@ -95,6 +95,9 @@ def _status(p: argparse.ArgumentParser) -> None:
     p.add_argument("--watch", action="store_true",
                    help="keep printing: a table per tick, or JSON lines with --json")  # fmt: skip
     p.add_argument("--interval", type=_seconds, default=2.0, metavar="S")
+    p.add_argument("--sample", type=float, default=None, metavar="S",
+                   help="read /metrics twice, S apart, for request rates and latency "
+                   "(default 1 for the table, 0 with --json)")  # fmt: skip
 
 
 def _down(p: argparse.ArgumentParser) -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleetdeck.core.fleet.events import Event
-from fleetdeck.core.fleet.snapshot import FleetSnapshot, MetricsSnapshot, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import (
+    FleetSnapshot,
+    HostSnapshot,
+    MetricsSnapshot,
+    ReplicaStatus,
+)
 from fleetdeck.core.policy.plan import Plan, Start, Stop
 
 
@@ -73,32 +78,62 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 def status_table(snapshot: FleetSnapshot) -> str:
     hosts = table(
-        ["host", "state", "gpus", "cpu", "load"],
+        ["host", "state", "gpus", "hottest", "gpu memory", "cpu", "load"],
         [
             [
                 h.name,
                 h.state.value,
                 str(len(h.gpus)),
+                _num(max((g.temperature_c for g in h.gpus if g.temperature_c is not None),
+                         default=None), "°C"),
+                _gpu_memory(h),
                 _num(h.cpu_pct, "%"),
-                _num(h.load_1m),
+                _num(h.load_1m, digits=1),
             ]
             for h in snapshot.hosts
         ],
-    )
+    )  # fmt: skip
     rows = []
     for d in snapshot.deployments:
         rate, p95 = _rate_and_p95(d.metrics)
-        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", rate, p95, "", "", "", ""])
+        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", rate, p95, *[""] * 6])
         for r in d.replicas:
             detail = r.phase or r.reason or ""
             rate, p95 = _rate_and_p95(r.metrics)
+            last_exit = "-" if r.last_exit_code is None else _exit_text(r.last_exit_code)
             rows.append([
                 f"  {r.id}", r.status.value, "", rate, p95, r.host, str(r.port or "-"),
-                str(r.pid or "-"), detail,
+                str(r.pid or "-"), str(r.restarts), last_exit, detail,
             ])  # fmt: skip
-    headers = ["deployment", "status", "ready", "req/s", "p95", "host", "port", "pid", "detail"]
+    headers = [
+        "deployment", "status", "ready", "req/s", "p95", "host", "port", "pid", "restarts",
+        "last exit", "detail",
+    ]  # fmt: skip
     deployments = table(headers, rows)
-    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}"
+    endpoints = [
+        f"{d.name}: {d.endpoint}" + (f" (key {d.api_key_masked})" if d.api_key_masked else "")
+        for d in snapshot.deployments
+        if d.endpoint
+    ]
+    served = ("\n\nendpoints\n  " + "\n  ".join(endpoints)) if endpoints else ""
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{served}"
+
+
+def _gpu_memory(host: HostSnapshot) -> str:
+    used = [g.memory_used_mib for g in host.gpus if g.memory_used_mib is not None]
+    total = [g.memory_total_mib for g in host.gpus if g.memory_total_mib is not None]
+    if not total:
+        return "-"
+    return f"{sum(used) / 1024:.0f}/{sum(total) / 1024:.0f} GiB"
+
+
+def _exit_text(code: int) -> str:
+    """An exit code as a person reads it: 137 and -9 are both a SIGKILL."""
+    if code < 0:
+        return f"signal {-code}"
+    if code > 128:
+        return f"{code} (signal {code - 128})"
+    return str(code)
 
 
 def progress_line(snapshot: FleetSnapshot) -> str:
@@ -182,10 +217,10 @@ def _rate_and_p95(metrics: MetricsSnapshot | None) -> tuple[str, str]:
     return rate, "-" if p95 is None else f"{p95 * 1000:.0f}ms"
 
 
-def _num(value: float | None, unit: str = "") -> str:
+def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
     if value is None:
         return "-"
-    return f"{value:.0f}{unit}"
+    return f"{value:.{digits}f}{unit}"
 
 
 def handed_over(hosts: Sequence[str]) -> str:

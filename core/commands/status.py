@@ -19,7 +19,8 @@ async def cmd_status(intents: FleetIntents, args: argparse.Namespace) -> int:
             else:
                 print(render.status_table(snapshot), flush=True)
         return DONE
-    snapshot = await intents.refresh()
+    sample = args.sample if args.sample is not None else (0.0 if args.json else 1.0)
+    snapshot = await intents.sampled_snapshot(sample)
     if args.json:
         print(json.dumps(snapshot.model_dump(mode="json"), indent=2))
     else:

@@ -65,7 +65,7 @@ class Controller:
 
     async def tick(self) -> None:
         self.reload_inventory_if_changed()
-        self.engine.reload_overrides()
+        self.engine.desired.reload()
         others = await self.take_leases()
         if others:
             if self.in_charge or not self._waiting_reported:
@@ -106,9 +106,9 @@ class Controller:
             if decision.changed:
                 if decision.reason == "idle-timeout" and decision.desired == 0:
                     # Kept like a stop: a restarted controller must not bring it back.
-                    engine.set_desired(step.deployment, 0, by="idle timeout")
+                    engine.desired.set(step.deployment, 0, by="idle timeout")
                 else:
-                    engine.set_autoscaled(step.deployment, decision.desired)
+                    engine.desired.set_autoscaled(step.deployment, decision.desired)
             if step.report:
                 event = decision.to_event(step.deployment)
                 engine.emit(event.kind, event.subject, event.message)

@@ -20,7 +20,7 @@ async def watch_controller(engine: Engine, timeout_s: float, *, wait_ready: bool
     deadline = time.monotonic() + timeout_s
     while True:
         snapshot = await engine.refresh()
-        engine.reload_overrides()
+        engine.desired.reload()
         plan = engine.plan()
         ready = fleet_settled(snapshot)
         if not plan.actions and (ready or not wait_ready):

@@ -14,19 +14,27 @@ from collections.abc import Callable, Mapping
 from fleetdeck.core.endpoint import EndpointProxy
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, ReplicaStatus
 from fleetdeck.core.inventory import Inventory
+from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
 
 READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 class EndpointManager:
-    def __init__(self, emit: Callable[[str, str, str, str], None]) -> None:
+    def __init__(self, emit: Callable[[str, str, str, str], None], serving: ServingRecord) -> None:
         self._emit = emit
         self._proxies: dict[str, EndpointProxy] = {}
+        self._serving = serving
+        self._published: dict[str, str] = {}
 
     def url(self, deployment: str) -> str | None:
         proxy = self._proxies.get(deployment)
         return f"{proxy.url}/v1" if proxy is not None else None
+
+    def urls(self) -> dict[str, str]:
+        """Deployment -> endpoint URL: this process's, else a live controller's here."""
+        own = {name: f"{proxy.url}/v1" for name, proxy in self._proxies.items()}
+        return own or self._serving.endpoints()
 
     async def sync(
         self, inventory: Inventory, snapshot: FleetSnapshot, transports: Mapping[str, object]
@@ -61,6 +69,10 @@ class EndpointManager:
             proxy.set_upstreams(upstreams)
         for name in [n for n in self._proxies if inventory.deployment(n) is None]:
             await self._proxies.pop(name).close()
+        own = {name: f"{proxy.url}/v1" for name, proxy in self._proxies.items()}
+        if own != self._published:
+            self._serving.publish(own)  # for one-shot commands: `status` reports them
+            self._published = own
 
     async def drain(self, replica_id: str, timeout_s: float) -> None:
         proxy = self._proxies.get(replica_id.split("/", 1)[0])
@@ -72,3 +84,5 @@ class EndpointManager:
             with contextlib.suppress(OSError):
                 await proxy.close()
         self._proxies.clear()
+        self._serving.withdraw()
+        self._published = {}

@@ -13,9 +13,11 @@ from types import MappingProxyType
 from fleetdeck.core.endpoint.manager import EndpointManager
 from fleetdeck.core.engine.action_runner import STOP_GRACE_S, ActionRunner, ApplyOutcome
 from fleetdeck.core.engine.activity import ActivityTracker
+from fleetdeck.core.engine.desired_counts import DesiredCounts
 from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
 from fleetdeck.core.engine.telemetry import Telemetry
+from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
@@ -24,7 +26,7 @@ from fleetdeck.core.policy.failure_reason import classify_failure
 from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
 from fleetdeck.core.policy.plan import Plan, Stop, make_plan
 from fleetdeck.core.state.journal import EventJournal
-from fleetdeck.core.state.overrides import Overrides
+from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.core.state.user_state import user_state_dir
 from fleetdeck.hosts.observations import HostObservation
 
@@ -62,14 +64,12 @@ class Engine:
         self._controller_in_charge: bool | None = None
         directory = state_dir or user_state_dir(inventory)
         self._journal = EventJournal(directory)
-        self._overrides = Overrides(directory, inventory)
-        self._desired: dict[str, int] = self._overrides.desired()  # the user's: scale, stop
-        self._autoscaled: dict[str, int] = {}  # the autoscaler's, in memory
+        self._desired = DesiredCounts(directory, inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
         self._telemetry = Telemetry()
-        self._endpoints = EndpointManager(self.emit)
+        self._endpoints = EndpointManager(self.emit, ServingRecord(directory))
         self._watchers = HostWatchers(self)
 
     # -- read-only views -------------------------------------------------------------
@@ -179,17 +179,16 @@ class Engine:
             api_keys=self._api_keys(),
             replica_metrics=self._telemetry.replica_summaries,
             deployment_metrics=self._telemetry.deployment_summaries,
-            endpoints={
-                d.name: url
-                for d in self._inventory.deployments
-                if (url := self._endpoints.url(d.name))
-            },
+            endpoints=self._endpoints.urls(),
         )
 
     def _api_keys(self) -> dict[str, str]:
-        if self._secrets is None:
+        """Each deployment's API key (masked in snapshots); none while a secret is unset."""
+        try:
+            resolved = self.secrets()
+        except SecretError:
             return {}
-        return {d: s["VLLM_API_KEY"] for d, s in self._secrets.items() if "VLLM_API_KEY" in s}
+        return {d: s["VLLM_API_KEY"] for d, s in resolved.items() if "VLLM_API_KEY" in s}
 
     @property
     def unreachable_hosts(self) -> list[str]:
@@ -208,11 +207,11 @@ class Engine:
         """What a replica of `deployment` on `host` should carry; `restart` changes it."""
         env = replica_env(host, deployment, (), self.secrets()[deployment.name])
         if restart_token is None:
-            restart_token = self._overrides.restart_tokens().get(deployment.name, "")
+            restart_token = self._desired.restart_tokens().get(deployment.name, "")
         return spec_hash(vllm_argv(host, deployment), env, restart_token)
 
     def expected_hashes(self) -> dict[tuple[str, str], str]:
-        tokens = self._overrides.restart_tokens()  # one read of the overrides per plan
+        tokens = self._desired.restart_tokens()  # one read of the overrides per plan
         return {
             (deployment.name, host.name): self.spec_hash_for(
                 deployment, host, tokens.get(deployment.name, "")
@@ -221,11 +220,13 @@ class Engine:
             for host in self._inventory.hosts
         }
 
+    @property
+    def desired(self) -> DesiredCounts:
+        """The replica counts wanted: inventory, the user's overrides, the autoscaler's."""
+        return self._desired
+
     def effective_desired(self) -> dict[str, int]:
-        """A user's stop (0) wins; then the autoscaler's count; then the user's scale."""
-        counts = {**self._desired, **self._autoscaled}
-        counts.update({name: 0 for name, n in self._desired.items() if n == 0})
-        return counts
+        return self._desired.effective()
 
     def plan(self) -> Plan:
         observed = {name: s.observation for name, s in self._sessions.items()}
@@ -258,62 +259,13 @@ class Engine:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         self._secrets = None
-        self._overrides = Overrides(self._overrides.path.parent, inventory)
-        self._desired = self._overrides.desired()
+        self._desired = self._desired.for_inventory(inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
         self._watchers.sync()
 
-    # -- what the user and the autoscaler want -------------------------------------
-    def reload_overrides(self) -> None:
-        """Pick up scale/stop/start written by another fleetdeck process."""
-        self._desired = self._overrides.desired()
-
-    def set_desired(
-        self, deployment: str, replicas: int | None, *, persist: bool = True, by: str = ""
-    ) -> None:
-        """Change a deployment's replica count (None: back to the inventory's); `by` names
-        who asked ("fleetdeck scale"), for the overrides' description."""
-        self._autoscaled.pop(deployment, None)  # the user's number applies from here
-        if replicas is None:
-            self._desired.pop(deployment, None)
-        else:
-            self._desired[deployment] = replicas
-        if persist:
-            self._overrides.set(deployment, replicas, by=by)
-
-    def set_autoscaled(self, deployment: str, replicas: int) -> None:
-        """The autoscaler's count (kept in memory: the next controller decides afresh)."""
-        self._autoscaled[deployment] = replicas
-
-    def request_restart(self, deployment: str) -> None:
-        """A new restart token: every replica's spec hash changes, so each is replaced."""
-        self._overrides.bump_restart(deployment, str(self._clock()))
-
-    def start_intent(self, deployment: str, *, by: str = "") -> None:
-        """Back to the inventory's count; an autoscaled deployment whose floor is 0 wakes
-        to one replica (the autoscaler takes it from there)."""
-        found = self._inventory.deployment(deployment)
-        wake_one = found is not None and found.autoscale is not None and found.autoscale.min == 0
-        self.set_desired(deployment, 1 if wake_one else None, by=by)
-
-    def overrides_in_force(self) -> dict[str, int]:
-        """Replica counts set by scale/stop that still override the inventory."""
-        return dict(self._desired)
-
-    def forget_overrides(self, deployment: str | None = None) -> None:
-        """Back to the inventory: drop a deployment's (or every) scale, stop and restart."""
-        names = [deployment] if deployment else [d.name for d in self._inventory.deployments]
-        for name in names:
-            self._desired.pop(name, None)
-            self._autoscaled.pop(name, None)
-        self._overrides.forget(deployment)
-
-    def describe_overrides(self) -> list[str]:
-        """The overrides in force, in words, for plan and apply to say what they keep."""
-        return self._overrides.describe_in_force()
-
+    # -- replicas a verb acts on -----------------------------------------------------
     def failed_replicas(self, deployment: str) -> tuple[Stop, ...]:
         """Replicas the engine gave up on (kept with their log until the user acts)."""
         return tuple(
@@ -340,6 +292,7 @@ class Engine:
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""
         async with self.watching(interval_s):
+            await self._watchers.first_observations()
             while True:
                 yield self.snapshot()
                 await asyncio.sleep(interval_s)
@@ -347,11 +300,15 @@ class Engine:
     async def serve_round(self, *, scrape: bool) -> None:
         """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""
         transports = {name: s.transport for name, s in self._sessions.items()}
-        snapshot = self.snapshot()
-        await self._endpoints.sync(self._inventory, snapshot, transports)
+        await self._endpoints.sync(self._inventory, self.snapshot(), transports)
         if scrape:
-            await self._telemetry.round(snapshot, transports)
-            self.note_metrics()
+            await self.scrape_metrics()
+
+    async def scrape_metrics(self) -> None:
+        """Read every ready replica's /metrics once; rates come from successive rounds."""
+        transports = {name: s.transport for name, s in self._sessions.items()}
+        await self._telemetry.round(self.snapshot(), transports)
+        self.note_metrics()
 
     async def close_endpoints(self) -> None:
         await self._endpoints.close()

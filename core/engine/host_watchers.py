@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from fleetdeck.core.engine.host_session import HostSession
+from fleetdeck.core.fleet.snapshot import HostState
 from fleetdeck.hosts.backoff import Backoff, BackoffTimer
 from fleetdeck.hosts.errors import HostError
 
@@ -54,6 +55,19 @@ class HostWatchers:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+
+    async def first_observations(self) -> None:
+        """Until every host has reported or been found unreachable, so that no reader
+        sees a healthy fleet as stopped; bounded by the slowest connect timeout."""
+        sessions = self.engine.sessions
+        limit = max((s.host.connect_timeout for s in sessions.values()), default=0.0) + 5.0
+        deadline = time.monotonic() + limit
+        # Polled: the state changes in each host's own watch task, so no one event says
+        # "all reported"; 50 ms is well under a watch interval.
+        while time.monotonic() < deadline and any(  # noqa: ASYNC110
+            s.state is HostState.CONNECTING for s in sessions.values()
+        ):
+            await asyncio.sleep(0.05)
 
     def sync(self) -> None:
         """One watch task per current session (after an inventory change too)."""

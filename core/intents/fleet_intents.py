@@ -16,6 +16,7 @@ which that controller reads on its next tick, and says it handed over.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,18 @@ class FleetIntents:
     async def refresh(self) -> FleetSnapshot:
         return await self._engine.refresh()
 
+    async def sampled_snapshot(self, seconds: float) -> FleetSnapshot:
+        """A fresh snapshot; with `seconds`, request rates and latencies from two reads
+        of /metrics that far apart (a one-shot command has no earlier reading)."""
+        snapshot = await self._engine.refresh()
+        ready = any(r.healthy for d in snapshot.deployments for r in d.replicas)
+        if seconds <= 0 or not ready:
+            return snapshot
+        await self._engine.scrape_metrics()
+        await asyncio.sleep(seconds)
+        await self._engine.scrape_metrics()
+        return self._engine.snapshot()
+
     def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         return self._engine.snapshots(interval_s)
 
@@ -105,11 +118,11 @@ class FleetIntents:
         }
 
     def overrides_in_force(self) -> dict[str, int]:
-        return self._engine.overrides_in_force()
+        return self._engine.desired.in_force()
 
     def describe_overrides(self) -> list[str]:
         """ "llama8b: 3 replicas (fleetdeck scale), inventory says 2", one per override."""
-        return self._engine.describe_overrides()
+        return self._engine.desired.describe()
 
     # -- verbs that change what should run ------------------------------------------
     async def apply(self) -> IntentOutcome:
@@ -122,13 +135,13 @@ class FleetIntents:
             raise UsageError(
                 f"cannot scale {name} to {replicas}", "a replica count is 0 or more", ""
             )
-        self._engine.set_desired(name, replicas, by=self._by("scale"))
+        self._engine.desired.set(name, replicas, by=self._by("scale"))
         self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
         return await self._act()
 
     async def stop(self, deployment: str) -> IntentOutcome:
         name = self._deployment(deployment).name
-        self._engine.set_desired(name, 0, by=self._by("stop"))
+        self._engine.desired.set(name, 0, by=self._by("stop"))
         self._engine.emit("deployment.stopped", name, "stopped by the user (kept at 0)")
         return await self._act()
 
@@ -136,7 +149,7 @@ class FleetIntents:
         """Back to the inventory's count (or autoscale.min), clearing a stop or a scale and
         the replicas given up on, so the deployment is not left blocked."""
         name = self._deployment(deployment).name
-        self._engine.start_intent(name, by=self._by("start"))
+        self._engine.desired.start(name, by=self._by("start"))
         self._engine.emit("deployment.started", name, "started by the user")
         await self.forget_failed(name)
         return await self._act()
@@ -145,7 +158,7 @@ class FleetIntents:
         """Replace every replica: rolling, or all at once with update_strategy=recreate."""
         name = self._deployment(deployment).name
         await self.forget_failed(name)
-        self._engine.request_restart(name)
+        self._engine.desired.request_restart(name, str(time.time()))
         self._engine.emit(
             "deployment.restart", name, "restart requested: every replica is replaced"
         )
@@ -178,7 +191,7 @@ class FleetIntents:
                 "it would start the replicas again",
                 "stop `fleetdeck run` (or close the console) first",
             )
-        engine.forget_overrides(deployment)
+        engine.desired.forget(deployment)
         async with engine.reconciling():
             await engine.refresh()
             stops = engine.managed_replicas(deployment)

@@ -19,12 +19,18 @@ LOOPBACK = "lo"
 class HostMeter:
     """Keeps the previous /proc/stat and /proc/net/dev readings to turn them into rates."""
 
+    # A one-shot observe primes, works, then reads: at least this long apart, or the
+    # 100 Hz jiffy counters of /proc/stat say nothing (a cold `status` waits this at most).
+    MIN_SAMPLE_S = 0.1
+
     def __init__(self) -> None:
         self._cpu: Optional[Tuple[int, int]] = None
         self._net: Optional[Tuple[float, int, int]] = None
+        self._primed_at: Optional[float] = None
 
     def prime(self) -> None:
         """Take first readings, so that the next read() has rates."""
+        self._primed_at = time.monotonic()
         self.cpu_pct()
         self.net_rates()
 
@@ -59,6 +65,9 @@ class HostMeter:
         )
 
     def read(self, state_dir: str) -> JsonDict:
+        if self._primed_at is not None:
+            time.sleep(max(0.0, self.MIN_SAMPLE_S - (time.monotonic() - self._primed_at)))
+            self._primed_at = None
         rx, tx = self.net_rates()
         load: Tuple[Optional[float], ...] = (None, None, None)
         with contextlib.suppress(OSError):

@@ -37,7 +37,9 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     if command == "stop":
         return emit(stop.stop(request))
     if command == "observe":
-        return emit(observation(request, hostload.HostMeter()))
+        meter = hostload.HostMeter()
+        meter.prime()  # CPU % and network rates over this command's own run
+        return emit(observation(request, meter))
     if command == "watch":
         return watch(request)
     if command == "lease":

@@ -40,6 +40,6 @@ async def test_scale_while_another_controller_is_in_charge_only_records_intent(
     outcome = await FleetIntents(engine).scale("llm", 3)
     assert applied == []
     assert outcome.handed_over
-    assert engine.overrides_in_force() == {"llm": 3}, "the intent is kept for the controller"
+    assert engine.desired.in_force() == {"llm": 3}, "the intent is kept for the controller"
     assert [e.kind for e in events][-1] == "controller.handed-over"
     await engine.close()
