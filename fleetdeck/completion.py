@@ -52,9 +52,9 @@ def complete_replicas(prefix: str, parsed_args: argparse.Namespace, **_: Any) ->
 
 
 def completion_script(shell: str) -> str:
-    import argcomplete
+    from argcomplete.shell_integration import shellcode
 
-    return str(argcomplete.shellcode(["fleetdeck"], shell=shell))
+    return str(shellcode(["fleetdeck"], shell=shell))
 
 
 def autocomplete(parser: argparse.ArgumentParser) -> None:
