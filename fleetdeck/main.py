@@ -14,10 +14,8 @@ from collections.abc import Sequence
 
 from fleetdeck import __version__
 from fleetdeck.completion import autocomplete, completion_script
+from fleetdeck.core.commands.exit_codes import BROKEN_PIPE, DONE, FAILED, INTERRUPTED, USAGE
 from fleetdeck.registry import BY_NAME, build_parser
-
-DONE, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
-BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `cmd | head -1`
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,10 +12,9 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.core.fleet.snapshot import READY, DeploymentSnapshot
 from fleetdeck.core.inventory import Inventory
 from fleetdeck.core.policy.launch_spec import served_model_name
-from fleetdeck.core.policy.status import READY
 
 DEFAULT_KEY_VARIABLE = "VLLM_API_KEY"
 """Named in the test command when the inventory does not say where the key comes from."""

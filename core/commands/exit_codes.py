@@ -5,3 +5,4 @@ FAILED = 1
 USAGE = 2
 PARTIAL = 3
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cmd | head -1`

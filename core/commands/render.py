@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import (
+    READY,
     FleetSnapshot,
     HostSnapshot,
     MetricsSnapshot,
@@ -154,7 +155,7 @@ def not_ready_reasons(snapshot: FleetSnapshot) -> str:
             if r.first_failure:
                 lines.append(f"{r.id}: its first failure's log ends with:")
                 lines += [f"    {line}" for line in r.first_failure[-6:]]
-            elif r.status not in (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE):
+            elif r.status not in READY:
                 phase = f" ({r.phase})" if r.phase else ""
                 lines.append(f"{r.id} on {r.host} is {r.status.value}{phase}")
         if d.ready < d.desired and not d.replicas:

@@ -11,11 +11,10 @@ import random
 
 import httpx
 
-from fleetdeck.core.fleet.snapshot import ReplicaStatus
+from fleetdeck.core.fleet.snapshot import READY
 from fleetdeck.core.intents import FleetIntents
 
 BUSY_DEPLOYMENTS = ("llama-8b", "qwen-7b", "mixtral")
-READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 async def send_demo_traffic(intents: FleetIntents, api_key: str, pause_s: float = 0.4) -> None:

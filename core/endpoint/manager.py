@@ -12,12 +12,10 @@ import contextlib
 from collections.abc import Callable, Mapping
 
 from fleetdeck.core.endpoint import EndpointProxy
-from fleetdeck.core.fleet.snapshot import FleetSnapshot, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot
 from fleetdeck.core.inventory import Inventory
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
-
-READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 class EndpointManager:

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from fleetdeck.core.fleet.snapshot import FleetSnapshot, MetricsSnapshot, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot, MetricsSnapshot
 from fleetdeck.core.metrics import DeploymentMetrics, ReplicaMetrics, scrape_all
 from fleetdeck.hosts.errors import HostError
 
 SCRAPE_TIMEOUT_S = 3.0
-READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ class ReplicaStatus(str, Enum):
     UNKNOWN = "unknown"
 
 
+# A replica that answers /health: it counts as ready and receives requests.
+READY = frozenset({ReplicaStatus.ACTIVE, ReplicaStatus.IDLE})
+
+
 class DeploymentStatus(str, Enum):
     ACTIVE = "active"
     LOADING = "loading"

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fleetdeck.core.fleet.snapshot import (
+    READY,
     DeploymentSnapshot,
     FleetSnapshot,
     GpuSnapshot,
@@ -19,7 +20,7 @@ from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.inventory.secrets import mask_secret
 from fleetdeck.core.policy.failure_reason import error_excerpt
 from fleetdeck.core.policy.plan import Start
-from fleetdeck.core.policy.status import READY, deployment_status, replica_status
+from fleetdeck.core.policy.status import deployment_status, replica_status
 from fleetdeck.hosts.errors import HostError
 from fleetdeck.hosts.observations import HostObservation, ReplicaObservation
 

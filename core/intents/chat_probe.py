@@ -14,12 +14,10 @@ import httpx
 
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.errors import FleetdeckError
-from fleetdeck.core.fleet.snapshot import ReplicaStatus
+from fleetdeck.core.fleet.snapshot import READY
 from fleetdeck.core.inventory import Deployment
 from fleetdeck.core.policy.launch_spec import served_model_name
 from fleetdeck.hosts.errors import HostError
-
-READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fleetdeck.core.fleet.snapshot import DeploymentStatus, ReplicaStatus
+from fleetdeck.core.fleet.snapshot import READY, DeploymentStatus, ReplicaStatus
 from fleetdeck.core.policy.failure_reason import classify_failure
 from fleetdeck.core.policy.loading_phase import loading_phase
 from fleetdeck.hosts.observations import ReplicaObservation
-
-READY = (ReplicaStatus.ACTIVE, ReplicaStatus.IDLE)
 
 
 @dataclass(frozen=True)
