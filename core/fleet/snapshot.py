@@ -7,9 +7,7 @@ Field names here are the JSON contract of DESIGN.md (`fleet`, `hosts[].name/stat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from enum import Enum
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,11 +145,3 @@ class FleetSnapshot(Frozen):
 
     def deployment(self, name: str) -> DeploymentSnapshot | None:
         return next((d for d in self.deployments if d.name == name), None)
-
-
-class SnapshotSource(Protocol):
-    """What a reader (the TUI, `status --watch`) needs from the engine."""
-
-    def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
-        """Yield a fresh snapshot at most every `interval_s` seconds, forever."""
-        ...
