@@ -24,7 +24,7 @@ from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Deployment, Host, Inventory
 from fleetdeck.core.policy.failure_reason import classify_failure
 from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
-from fleetdeck.core.policy.plan import Plan, Stop, make_plan
+from fleetdeck.core.policy.plan import Plan, make_plan
 from fleetdeck.core.state.journal import EventJournal
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.core.state.user_state import user_state_dir
@@ -229,10 +229,9 @@ class Engine:
         return self._desired.effective()
 
     def plan(self) -> Plan:
-        observed = {name: s.observation for name, s in self._sessions.items()}
         return make_plan(
             self._inventory,
-            observed,
+            self.observations(),
             self.expected_hashes(),
             self.effective_desired(),
             self._clock(),
@@ -265,24 +264,9 @@ class Engine:
         )
         self._watchers.sync()
 
-    # -- replicas a verb acts on -----------------------------------------------------
-    def failed_replicas(self, deployment: str) -> tuple[Stop, ...]:
-        """Replicas the engine gave up on (kept with their log until the user acts)."""
-        return tuple(
-            Stop(r.deployment, r.replica, host, "cleared by the user")
-            for host, session in self._sessions.items()
-            for r in (session.observation.replicas if session.observation else ())
-            if r.deployment == deployment and r.failed_reason is not None
-        )
-
-    def managed_replicas(self, deployment: str | None = None) -> tuple[Stop, ...]:
-        """A stop for every replica this fleet runs (or one deployment's): `down`."""
-        return tuple(
-            Stop(r.deployment, r.replica, name, "down")
-            for name, session in self._sessions.items()
-            for r in (session.observation.replicas if session.observation else ())
-            if deployment is None or r.deployment == deployment
-        )
+    def observations(self) -> dict[str, HostObservation | None]:
+        """Each host's latest observation (None while unreachable)."""
+        return {name: s.observation for name, s in self._sessions.items()}
 
     # -- live ----------------------------------------------------------------------
     def watching(self, interval_s: float) -> contextlib.AbstractAsyncContextManager[None]:

@@ -34,9 +34,10 @@ from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
 from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
+from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
 from fleetdeck.core.inventory import Deployment, Inventory
-from fleetdeck.core.policy.plan import Plan
-from fleetdeck.hosts.log_follower import LogFollower, StreamBroken
+from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
+from fleetdeck.hosts.log_follower import StreamBroken
 
 NOTHING_DONE = ApplyOutcome((), ())
 
@@ -174,7 +175,7 @@ class FleetIntents:
         engine = self._engine
         async with engine.reconciling():
             await engine.refresh()
-            stops = engine.failed_replicas(name)
+            stops = clearing_stops(engine.observations(), name)
             if not stops:
                 return NOTHING_DONE
             return await engine.apply(Plan(stops, (), (), ()))
@@ -194,7 +195,7 @@ class FleetIntents:
         engine.desired.forget(deployment)
         async with engine.reconciling():
             await engine.refresh()
-            stops = engine.managed_replicas(deployment)
+            stops = down_stops(engine.observations(), deployment)
             return await engine.apply(Plan(stops, (), (), tuple(engine.unreachable_hosts)))
 
     async def settle(
@@ -221,7 +222,7 @@ class FleetIntents:
         )
 
     # -- verbs that read from a host ------------------------------------------------
-    async def follow_logs(
+    def follow_logs(
         self,
         replica_id: str,
         *,
@@ -232,35 +233,14 @@ class FleetIntents:
         """A replica's last `tail` lines, then (with follow) new ones for as long as the
         caller reads: across host reconnects, log rotation and the replica's restarts,
         with no line lost or repeated (the follower resumes from the last offset)."""
-        deployment, _, replica = replica_id.partition("/")
-        host = await self._host_of(replica_id)
-        follower = LogFollower(
-            self._engine.sessions[host].program,
-            deployment,
-            replica,
-            tail=tail,
-            keep_lines=0,  # the screen or the terminal keeps the lines
-            on_break=on_break,
+        return follow_replica_log(
+            self._engine, replica_id, tail=tail, follow=follow, on_break=on_break
         )
-        async for line in follower.follow() if follow else follower.read():
-            yield line.text
 
     async def resolve_replica(self, target: str) -> tuple[str, tuple[str, ...]]:
         """DEPLOYMENT or DEPLOYMENT/REPLICA -> (a replica id, every replica id of it)."""
-        deployment, _, replica = target.partition("/")
-        snapshot = await self._engine.refresh()
-        found = snapshot.deployment(deployment)
-        if found is None or not found.replicas:
-            self._deployment(deployment)  # an unknown name is a usage error
-            raise FleetdeckError(
-                f"no replica of {deployment!r} is known",
-                "it has never been applied, or its hosts are unreachable",
-                "run `fleetdeck status FILE` to see what runs",
-            )
-        ids = tuple(r.id for r in found.replicas)
-        if replica and target not in ids:
-            raise UsageError(f"no replica {target!r}", f"known: {', '.join(ids)}", "pick one")
-        return (target if replica else ids[0]), ids
+        self._deployment(target.partition("/")[0])  # an unknown name is a usage error
+        return await resolve_replica(self._engine, target)
 
     async def test_request(
         self, deployment: str, *, prompt: str, max_tokens: int, timeout_s: float
@@ -363,15 +343,3 @@ class FleetIntents:
                 "nothing was started or stopped",
             )
         return found
-
-    async def _host_of(self, replica_id: str) -> str:
-        for snapshot in (self._engine.snapshot(), await self._engine.refresh()):
-            deployment = snapshot.deployment(replica_id.partition("/")[0])
-            for replica in deployment.replicas if deployment else ():
-                if replica.id == replica_id:
-                    return replica.host
-        raise FleetdeckError(
-            f"no replica {replica_id} is known",
-            "no reachable host reports it",
-            "run `fleetdeck status FILE` to see what runs",
-        )

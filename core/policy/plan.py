@@ -272,3 +272,27 @@ def _capacities(
             )
         )
     return capacities
+
+
+def clearing_stops(
+    observed: Mapping[str, HostObservation | None], deployment: str
+) -> tuple[Stop, ...]:
+    """Stops that remove the replicas given up on (kept with their log until the user acts)."""
+    return tuple(
+        Stop(r.deployment, r.replica, host, "cleared by the user")
+        for host, observation in observed.items()
+        for r in (observation.replicas if observation else ())
+        if r.deployment == deployment and r.failed_reason is not None
+    )
+
+
+def down_stops(
+    observed: Mapping[str, HostObservation | None], deployment: str | None = None
+) -> tuple[Stop, ...]:
+    """A stop for every replica the fleet runs (or one deployment's): `down`."""
+    return tuple(
+        Stop(r.deployment, r.replica, host, "down")
+        for host, observation in observed.items()
+        for r in (observation.replicas if observation else ())
+        if deployment is None or r.deployment == deployment
+    )
