@@ -19,6 +19,18 @@ from fleetdeck.registry import BY_NAME, build_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        # Flush here rather than at exit: what is still buffered (`fleetdeck events |
+        # head -1`, a --help) then fails where we can answer it; at exit Python would
+        # print "Exception ignored ... BrokenPipeError" and end with status 120.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `fleetdeck FILE` and bare `fleetdeck` open the console.
     if not args_list or (args_list[0] not in BY_NAME and not args_list[0].startswith("-")):
@@ -101,6 +113,7 @@ def _stdout_closed() -> int:
     # Python would otherwise report the failed flush of stdout at exit.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
     return BROKEN_PIPE
 
 
