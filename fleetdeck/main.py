@@ -9,6 +9,7 @@ import asyncio
 import errno
 import json
 import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -49,12 +50,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
-    except BrokenPipeError:
-        return _stdout_closed()
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
+        if exc.errno == errno.EPIPE and _stdout_is_gone():
             return _stdout_closed()
-        return _failed(exc)
+        return _failed(exc)  # a broken pipe to a host's process is a real failure
     except Exception as exc:  # noqa: BLE001 - a person gets a sentence, not a traceback
         return _failed(exc)
 
@@ -106,6 +105,16 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await BY_NAME[command].load_handler()(intents, args)
     finally:
         await intents.close()
+
+
+def _stdout_is_gone() -> bool:
+    """Whether our own stdout lost its reader (and not, say, a subprocess's stdin)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (OSError, ValueError):
+        return True  # stdout cannot even be asked: nothing more can be said there
 
 
 def _stdout_closed() -> int:
