@@ -190,7 +190,7 @@ COMMANDS: tuple[Command, ...] = (
             "fleetdeck restart fleet.toml llama8b --no-wait", _waiting, "control:cmd_restart"),
     Command("forget-failed", "remove the replicas fleetdeck gave up on (kept with their log)",
             "fleetdeck forget-failed fleet.toml llama8b", _deployment, "control:cmd_forget_failed"),
-    Command("events", "the event journal: what the engine did and why",
+    Command("events", "the event journal: what the engine did and why, and the hosts' exits",
             "fleetdeck events fleet.toml --tail 20", _events, "control:cmd_events"),
     Command("test", "send one real chat completion to a replica and print its latency",
             "fleetdeck test fleet.toml llama8b --prompt 'Hi'", _test, "client:cmd_test"),

@@ -8,8 +8,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ExitRecord:
-    code: int
-    at: float
+    """One run of vLLM that ended, as its supervisor recorded it on the host."""
+
+    code: int  # as sh's `wait` reports it: 128 + N when killed by signal N
+    at: float  # the host's clock, whole seconds
+    # It ended after a stop request (the supervisor did not restart it); None: recorded
+    # by the supervisor of an older fleetdeck, which does not say.
+    stopped: bool | None = False
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> ExitRecord:
+        stopped = data[2] if len(data) > 2 else None
+        return cls(int(data[0]), float(data[1]), None if stopped is None else bool(stopped))
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class ReplicaObservation:
             wrapper_alive=bool(data.get("wrapper_alive")),
             healthy=bool(data.get("healthy")),
             stop_requested=bool(data.get("stop_requested")),
-            exits=tuple(ExitRecord(int(c), float(t)) for c, t in data.get("exits", [])),
+            exits=tuple(ExitRecord.from_json(e) for e in data.get("exits", [])),
             started_at=data.get("started_at"),
             created_at=data.get("created_at"),
             log_size=int(data.get("log_size", 0)),

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fleetdeck.core.commands import render
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
-from fleetdeck.core.commands.reporting import exit_code, say
+from fleetdeck.core.commands.reporting import exit_code, say, warn_unreachable
 from fleetdeck.core.intents import FleetIntents, IntentOutcome
 
 
@@ -74,6 +74,9 @@ async def cmd_run(intents: FleetIntents, args: argparse.Namespace) -> int:
 
 
 async def cmd_events(intents: FleetIntents, args: argparse.Namespace) -> int:
+    # One observation of every host first: what their supervisors recorded while no
+    # fleetdeck process watched (exits, restarts) is merged into the journal.
+    await intents.refresh()
     events = list(intents.history())
     if args.tail:
         events = events[-args.tail :]
@@ -84,4 +87,5 @@ async def cmd_events(intents: FleetIntents, args: argparse.Namespace) -> int:
             print(render.event_line(event))
     if not events and not args.json:
         say(f"no events yet (journal: {intents.journal_path})")
-    return DONE
+    warn_unreachable(intents)  # their history since they were last observed is missing
+    return exit_code(intents)

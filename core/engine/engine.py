@@ -4,6 +4,7 @@ publishes immutable FleetSnapshots and Events that the CLI and the TUI both read
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -22,9 +23,9 @@ from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Deployment, Host, Inventory
-from fleetdeck.core.policy.failure_reason import classify_failure
 from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
 from fleetdeck.core.policy.plan import Plan, make_plan
+from fleetdeck.core.state.host_history import HostHistory
 from fleetdeck.core.state.journal import EventJournal
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.core.state.user_state import user_state_dir
@@ -50,7 +51,6 @@ class Engine:
         self._activity = ActivityTracker()
         self._secrets: dict[str, dict[str, str]] | None = None
         self._listeners: list[Callable[[Event], None]] = []
-        self._exits_seen: dict[str, int] = {}
         self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
         self._applied_at = 0.0
         self._events: list[Event] = []
@@ -64,6 +64,7 @@ class Engine:
         self._controller_in_charge: bool | None = None
         directory = state_dir or user_state_dir(inventory)
         self._journal = EventJournal(directory)
+        self._host_history = HostHistory(self._journal)  # the supervisors' exits, merged
         self._desired = DesiredCounts(directory, inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
@@ -91,11 +92,13 @@ class Engine:
         self._controller_in_charge = in_charge
 
     def recent_events(self) -> tuple[Event, ...]:
-        """This process's events, oldest first (the last 1000)."""
+        """This process's events and the host history it merged, oldest first (the last
+        1000)."""
         return tuple(self._events)
 
     def history(self) -> Iterator[Event]:
-        """Every event in this fleet's journal, oldest first, from any fleetdeck process."""
+        """Every event in this fleet's journal, oldest first, from any fleetdeck process
+        (observe the hosts first: their history is merged into it as it is seen)."""
         return self._journal.read()
 
     @property
@@ -112,10 +115,14 @@ class Engine:
 
     def emit(self, kind: str, subject: str, message: str, level: str = "info") -> None:
         event = Event(time=self._clock(), kind=kind, subject=subject, message=message, level=level)
-        self._events.append(event)
-        del self._events[:-1000]
         with contextlib.suppress(OSError):
             self._journal.append(event)
+        self._publish(event)
+
+    def _publish(self, event: Event) -> None:
+        """To this process's listeners; kept in time order (host history comes late)."""
+        bisect.insort(self._events, event, key=lambda e: e.time)
+        del self._events[:-1000]
         for listener in self._listeners:
             listener(event)
 
@@ -138,18 +145,8 @@ class Engine:
         self._observed_at[host] = time.monotonic()
         for replica in observation.replicas:
             self._actions.pending.pop(replica.replica_id, None)
-            seen = self._exits_seen.get(replica.replica_id)
-            self._exits_seen[replica.replica_id] = len(replica.exits)
-            if seen is not None and len(replica.exits) > seen and not replica.stop_requested:
-                code = replica.exits[-1].code
-                why = classify_failure(code, replica.log_tail)
-                self.emit(
-                    "replica.exited",
-                    replica.replica_id,
-                    f"exited with code {code} on {host} ({why}); the supervisor restarts it "
-                    f"after its backoff (restart {len(replica.exits)})",
-                    "warning",
-                )
+        for event in self._host_history.merge(host, observation):
+            self._publish(event)  # already in the journal
 
     def note_metrics(self) -> None:
         """After a scrape round: a finished-request counter that moved means activity."""

@@ -1,34 +1,102 @@
-"""The event journal: every engine event as one JSON line, for `fleetdeck events`."""
+"""The event journal: every engine event as one JSON line, for `fleetdeck events`.
+
+Lines are appended in the order events are written, which is not always their time
+order: a replica's exit found in its host's history is written when a fleetdeck process
+first observes it, dated when it happened (core/state/host_history.py). `read()` sorts.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from fleetdeck.core.fleet.events import Event
 
 JOURNAL = "events.jsonl"
+LOCK = JOURNAL + ".lock"
 # Past this size the journal starts again, keeping one previous file.
 MAX_BYTES = 20 * 1024 * 1024
+# How much of the journal's end `read_recent` reads (about 13,000 events).
+RECENT_BYTES = 2 * 1024 * 1024
+# Held for one short read and a few appends; only a hung process holds it longer.
+LOCK_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class JournalTail:
+    """The journal's last events, in the order they were written."""
+
+    events: tuple[Event, ...]
+    complete: bool  # the whole journal: nothing older was ever written, or none was dropped
 
 
 class EventJournal:
     def __init__(self, directory: Path) -> None:
         self.path = directory / JOURNAL
+        self._lock = FileLock(directory / LOCK, timeout=LOCK_TIMEOUT_S)
+
+    @property
+    def previous_path(self) -> Path:
+        return self.path.with_suffix(".jsonl.1")
 
     def append(self, event: Event) -> None:
         if self.path.exists() and self.path.stat().st_size > MAX_BYTES:
-            self.path.replace(self.path.with_suffix(".jsonl.1"))
+            self.path.replace(self.previous_path)
         with self.path.open("a") as handle:
             handle.write(json.dumps(event.model_dump(mode="json")) + "\n")
 
+    def locked(self) -> contextlib.AbstractContextManager[object]:
+        """Held by a writer that appends only what the journal does not hold yet (a
+        check, then appends): no other fleetdeck process does the same in between.
+        Raises filelock.Timeout after LOCK_TIMEOUT_S."""
+        return self._lock
+
     def read(self) -> Iterator[Event]:
-        for path in (self.path.with_suffix(".jsonl.1"), self.path):
-            if not path.exists():
-                continue
-            for line in path.read_text().splitlines():
-                try:
-                    yield Event.model_validate_json(line)
-                except ValueError:
-                    continue  # a line cut short by a crash
+        """Every event, oldest first (by `time`; written order among equal times)."""
+        events: list[Event] = []
+        for path in (self.previous_path, self.path):
+            with contextlib.suppress(FileNotFoundError):
+                events.extend(_parse(path.read_text().splitlines()))
+        events.sort(key=lambda event: event.time)
+        return iter(events)
+
+    def read_recent(self, max_bytes: int = RECENT_BYTES) -> JournalTail:
+        """The events in the journal's last `max_bytes`, in written order."""
+        lines, used, whole = _tail_lines(self.path, max_bytes)
+        rotated = self.previous_path.exists()
+        if whole and rotated and used < max_bytes:
+            older, _, _ = _tail_lines(self.previous_path, max_bytes - used)
+            lines = older + lines
+        # After a rotation an older previous file may have been dropped: never complete.
+        return JournalTail(tuple(_parse(lines)), whole and not rotated)
+
+
+def _tail_lines(path: Path, max_bytes: int) -> tuple[list[str], int, bool]:
+    """The whole lines in the file's last `max_bytes`, the bytes read, and whether that
+    was all of the file (a missing file is empty)."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            start = max(0, size - max_bytes)
+            handle.seek(start)
+            data = handle.read()
+    except FileNotFoundError:
+        return [], 0, True
+    lines = data.decode("utf-8", "replace").splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # the first line is probably cut
+    return lines, len(data), start == 0
+
+
+def _parse(lines: Iterable[str]) -> Iterator[Event]:
+    for line in lines:
+        try:
+            yield Event.model_validate_json(line)
+        except ValueError:
+            continue  # a line cut short by a crash

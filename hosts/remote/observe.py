@@ -67,13 +67,20 @@ def _health(host: str, port: int) -> bool:
         return False
 
 
-def _exits(paths: layout.ReplicaPaths) -> list[list[float]]:
+def _exits(paths: layout.ReplicaPaths) -> list[list[Any]]:
+    """[code, time, stopped] for each run of vLLM that ended, oldest first (the last 50);
+    stopped is null for a line with no third field.
+
+    The supervisor writes "CODE TIME restart" or "CODE TIME stop" (it ended after a stop
+    request instead of restarting); a supervisor of an older fleetdeck writes "CODE TIME".
+    """
     exits = []
     for line in layout.read_text(paths.file(layout.EXITS)).splitlines():
         parts = line.split()
-        if len(parts) == 2:
+        if len(parts) >= 2:
             try:
-                exits.append([int(parts[0]), float(parts[1])])
+                stopped = parts[2] == "stop" if len(parts) > 2 else None
+                exits.append([int(parts[0]), float(parts[1]), stopped])
             except ValueError:
                 continue
     return exits[-50:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from . import layout
 from .layout import JsonDict
@@ -33,9 +34,10 @@ def ready_time(paths: layout.ReplicaPaths) -> float | None:
         return None
 
 
-def start_failures(paths: layout.ReplicaPaths, exits: list[list[float]]) -> int:
+def start_failures(paths: layout.ReplicaPaths, exits: list[list[Any]]) -> int:
+    """`exits`: [code, time, ...] per ended run (observe._exits)."""
     since = ready_time(paths) or 0.0
-    return sum(1 for _code, at in exits if at >= since)
+    return sum(1 for record in exits if record[1] >= since)
 
 
 def failed_reason(paths: layout.ReplicaPaths) -> str | None:
@@ -48,7 +50,7 @@ def mark_failed(paths: layout.ReplicaPaths, reason: str) -> None:
         layout.write_atomic(paths.file(FAILED), reason + "\n")
 
 
-def readiness_fields(paths: layout.ReplicaPaths, exits: list[list[float]]) -> JsonDict:
+def readiness_fields(paths: layout.ReplicaPaths, exits: list[list[Any]]) -> JsonDict:
     return {
         "ready_at": ready_time(paths),
         "start_failures": start_failures(paths, exits),

@@ -99,21 +99,24 @@ while wanted; do
     kill -KILL "-$child" 2>/dev/null
     child=
     ended=$(date +%s)
+    # One line per run in $dir/exits: "CODE TIME restart", or "CODE TIME stop" when it
+    # ended after a stop request and is not restarted (fleetdeck's event history).
     if ! wanted; then
-        [ -d "$dir" ] && echo "$code $ended" >>"$dir/exits"
+        [ -d "$dir" ] && echo "$code $ended stop" >>"$dir/exits"
         [ -d "$dir" ] && note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
-    echo "$code $ended" >>"$dir/exits"
     if [ "$code" -ne 0 ] && [ ! -e "$dir/first_failure" ]; then
         # The first failure's log is kept: later restarts' output must not bury it.
         tail -n 80 "$dir/log" >"$dir/first_failure.tmp" 2>/dev/null &&
             mv -f "$dir/first_failure.tmp" "$dir/first_failure"
     fi
     if [ -e "$dir/stop" ]; then
+        echo "$code $ended stop" >>"$dir/exits"
         note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
+    echo "$code $ended restart" >>"$dir/exits"
     if [ $((ended - started)) -ge 600 ]; then
         backoff=$first_backoff
     fi

@@ -44,6 +44,29 @@ async def test_events_appear_newest_first() -> None:
         assert [line.split(": ", 1)[1] for line in rendered] == ["event 2", "event 1", "event 0"]
 
 
+async def test_history_merged_late_takes_its_place_in_time() -> None:
+    """A replica's exit found in its host's history arrives dated when it happened."""
+    snapshot = fleet(deployment("alpha", DeploymentStatus.ACTIVE))
+    backend = ScriptedBackend(snapshot)
+    app = FleetdeckApp(backend, title="lab", refresh_s=0.01)
+    async with app.run_test(size=SIZE) as pilot:
+        await shown(pilot, snapshot)
+        panel = app.query_one(EventsPanel)
+        for n in (10, 30, 20, 5):
+            backend.emit(event(n))
+        await until(pilot, lambda: len(panel.events) == 4)
+        assert [e.message for e in panel.events] == ["event 30", "event 20", "event 10", "event 5"]
+        for n in range(100, 300):  # full: one older than every event kept is not shown
+            backend.emit(event(n))
+        backend.emit(event(1))
+        backend.emit(event(150, "warning"))
+        await until(pilot, lambda: any(e.level == "warning" for e in panel.events))
+        assert len(panel.events) == 200
+        times = [e.time for e in panel.events]
+        assert times == sorted(times, reverse=True) and times.count(150.0) == 2
+        assert panel.events[-1].message == "event 101"
+
+
 async def test_events_are_bounded_and_coloured_by_level() -> None:
     snapshot = fleet(deployment("alpha", DeploymentStatus.ACTIVE))
     backend = ScriptedBackend(snapshot)

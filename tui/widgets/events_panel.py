@@ -1,4 +1,4 @@
-"""The engine's latest events, newest first, each line coloured by its level.
+"""The engine's latest events, newest first (by time), each line coloured by its level.
 
 Bounded: only the last `max_events` are kept. The lines are drawn in the same words as
 `fleetdeck events` / the headless CLI (core.render.event_line), so the console and the
@@ -46,7 +46,17 @@ class EventsPanel(VerticalScroll, can_focus=False):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
 
     def add(self, event: Event) -> None:
-        self._events.appendleft(event)
+        """In time order: a replica's exit merged from its host's history comes late,
+        dated when it happened."""
+        events = self._events
+        index = 0
+        while index < len(events) and events[index].time > event.time:
+            index += 1
+        if index == len(events) == events.maxlen:
+            return  # older than every event kept
+        if len(events) == events.maxlen:
+            events.pop()
+        events.insert(index, event)
         self._redraw()
 
     def _redraw(self) -> None:
