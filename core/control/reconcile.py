@@ -166,16 +166,15 @@ class Controller:
             session = self.engine.sessions[name]
             try:
                 reply = await session.program.take_lease(self.holder, ttl_s)
-                holder = (reply.get("lease") or {}).get("holder")
-                if not reply.get("acquired") and holder and holder_is_dead(holder):
+                holder = reply.lease.holder if reply.lease else None
+                if not reply.acquired and holder and holder_is_dead(holder):
                     reply = await session.program.take_lease(
                         self.holder, ttl_s, stale_holder=holder
                     )
             except (HostError, asyncio.TimeoutError):
                 return  # unreachable or hung: its replicas are left alone anyway
-            if not reply.get("acquired"):
-                lease = reply.get("lease") or {}
-                others.append(f"{name} (held by {lease.get('holder')})")
+            if not reply.acquired:
+                others.append(f"{name} (held by {reply.lease.holder if reply.lease else None})")
 
         await asyncio.gather(*(take(n) for n, s in self.engine.sessions.items() if s.observation))
         return others

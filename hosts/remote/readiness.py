@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Sequence
 
 from . import layout
-from .layout import JsonDict
+from .protocol import ExitRecord
 
 READY_AT = "ready_at"
 FAILED = "failed"
@@ -33,9 +34,9 @@ def ready_time(paths: layout.ReplicaPaths) -> float | None:
         return None
 
 
-def start_failures(paths: layout.ReplicaPaths, exits: list[list[float]]) -> int:
+def start_failures(paths: layout.ReplicaPaths, exits: Sequence[ExitRecord]) -> int:
     since = ready_time(paths) or 0.0
-    return sum(1 for _code, at in exits if at >= since)
+    return sum(1 for record in exits if record.at >= since)
 
 
 def failed_reason(paths: layout.ReplicaPaths) -> str | None:
@@ -46,11 +47,3 @@ def failed_reason(paths: layout.ReplicaPaths) -> str | None:
 def mark_failed(paths: layout.ReplicaPaths, reason: str) -> None:
     if os.path.isdir(paths.dir):
         layout.write_atomic(paths.file(FAILED), reason + "\n")
-
-
-def readiness_fields(paths: layout.ReplicaPaths, exits: list[list[float]]) -> JsonDict:
-    return {
-        "ready_at": ready_time(paths),
-        "start_failures": start_failures(paths, exits),
-        "failed_reason": failed_reason(paths),
-    }
