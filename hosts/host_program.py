@@ -16,11 +16,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from fleetdeck.hosts.errors import HostError, RemoteCommandFailed
-from fleetdeck.hosts.observations import HostObservation
+from fleetdeck.hosts.observations import (
+    HostObservation,
+    LaunchReply,
+    LeaseReply,
+    LogErrorMessage,
+    LogLineMessage,
+    StopReply,
+    parse_message,
+    read_message,
+)
+from fleetdeck.hosts.remote.protocol import Message
 from fleetdeck.hosts.transport import Transport
+
+M = TypeVar("M", bound=Message)
 
 PACKAGE = "fleetdeck_remote"
 ZIP_MAIN = f"""\
@@ -138,22 +150,24 @@ class HostProgram:
             return self._path
 
     async def call(
-        self, command: str, request: dict[str, Any], timeout: float = 60
-    ) -> dict[str, Any]:
+        self, command: str, request: dict[str, Any], reply: type[M], timeout: float = 60
+    ) -> M:
+        """Run `command` with `request` on stdin; its reply (the last stdout line), validated."""
         path = await self.install()
         payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
         result = await self.transport.run(
             [self.python, path, command], stdin=payload, timeout=timeout
         )
+        host = self.transport.host_name
         try:
-            reply: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError) as exc:
+            line = result.stdout.strip().splitlines()[-1]
+            return parse_message(reply, line, host=host, command=command)
+        except (ValueError, IndexError) as exc:  # no JSON at all: a traceback, say
             raise RemoteCommandFailed(
-                f"{command} failed on {self.transport.host_name}",
+                f"{command} failed on {host}",
                 (result.stderr or result.stdout).strip()[-800:] or f"exit {result.exit_status}",
                 "run `fleetdeck check FILE` to test the host",
             ) from exc
-        return reply
 
     async def launch(self, request: LaunchRequest) -> LaunchResult:
         reply = await self.call(
@@ -172,15 +186,22 @@ class HostProgram:
                 "log_max_bytes": request.log_max_bytes,
                 "log_check_s": request.log_check_s,
             },
+            LaunchReply,
         )
-        if not reply.get("ok"):
+        subject = f"{request.deployment}/{request.replica} on {self.transport.host_name}"
+        if not reply.ok:
             raise HostError(
-                f"cannot start {request.deployment}/{request.replica} on "
-                f"{self.transport.host_name}",
-                str(reply.get("error", "unknown error")),
+                f"cannot start {subject}",
+                reply.error or "unknown error",
                 "free a port in the host's port_range, or widen port_range",
             )
-        return LaunchResult(port=int(reply["port"]), adopted=bool(reply.get("adopted")))
+        if reply.port is None:  # adopted, but its spec.json names no port
+            raise RemoteCommandFailed(
+                f"{subject} runs without a known port",
+                "its spec.json in the host's state_dir has no port",
+                f"replace it: `fleetdeck restart FILE {request.deployment}`",
+            )
+        return LaunchResult(port=reply.port, adopted=reply.adopted)
 
     async def stop(
         self,
@@ -190,21 +211,21 @@ class HostProgram:
         grace_s: float = 10.0,
         forget: bool = False,
         mark_failed: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> StopReply:
         """Stop a replica; `forget` removes its state, `mark_failed` keeps it with a reason."""
         request = {"deployment": deployment, "replica": replica, "grace_s": grace_s}
         request |= {"forget": forget, "mark_failed": mark_failed}
-        return await self.call("stop", request, timeout=grace_s + 30)
+        return await self.call("stop", request, StopReply, timeout=grace_s + 30)
 
     async def take_lease(
         self, holder: str, ttl_s: float, *, stale_holder: str | None = None
-    ) -> dict[str, Any]:
+    ) -> LeaseReply:
         """Take or renew this host's controller lease; ttl_s = 0 releases it.
 
         `stale_holder`: a holder known to be dead; its lease is taken over even if unexpired.
         """
         request = {"holder": holder, "ttl_s": ttl_s, "stale_holder": stale_holder}
-        return await self.call("lease", request, timeout=30)
+        return await self.call("lease", request, LeaseReply, timeout=30)
 
     def _observe_request(self, interval_s: float = 1.0) -> dict[str, Any]:
         return {
@@ -214,8 +235,7 @@ class HostProgram:
         }
 
     async def observe(self) -> HostObservation:
-        reply = await self.call("observe", self._observe_request(), timeout=60)
-        return HostObservation.from_json(reply)
+        return await self.call("observe", self._observe_request(), HostObservation, timeout=60)
 
     async def _stream(self, command: str, request: dict[str, Any]) -> AsyncIterator[str]:
         """A long-lived command's output lines; the request goes by stdin, never argv."""
@@ -225,10 +245,15 @@ class HostProgram:
             yield line
 
     async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
-        """Observations streamed over one long-lived channel: no exec per poll."""
+        """Observations streamed over one long-lived channel: no exec per poll.
+
+        A line cut short by a dropped connection raises ValueError (the caller reconnects);
+        a whole line that is not an observation raises RemoteCommandFailed.
+        """
+        host = self.transport.host_name
         async for line in self._stream("watch", self._observe_request(interval_s)):
             if line.startswith("{"):
-                yield HostObservation.from_json(json.loads(line))
+                yield parse_message(HostObservation, line, host=host, command="watch")
 
     async def logs(
         self,
@@ -247,14 +272,18 @@ class HostProgram:
             "follow": follow,
             "offset": offset,
         }
+        host = self.transport.host_name
         async for raw in self._stream("logs", request):
             if not raw.strip():
                 continue
+            # ValueError on a line cut short by a dropped connection: LogFollower resumes.
             data = json.loads(raw)
-            if "error" in data:
+            if isinstance(data, dict) and "error" in data:
+                error = read_message(LogErrorMessage, data, host=host, command="logs")
                 raise RemoteCommandFailed(
-                    f"no log for {deployment}/{replica} on {self.transport.host_name}",
-                    str(data["error"]),
+                    f"no log for {deployment}/{replica} on {host}",
+                    error.error,
                     "list replicas with `fleetdeck status FILE`",
                 )
-            yield LogLine(int(data["offset"]), str(data["line"]))
+            message = read_message(LogLineMessage, data, host=host, command="logs")
+            yield LogLine(message.offset, message.line)

@@ -116,12 +116,12 @@ class ActionRunner:
             mark_failed=stop.reason if stop.mark_failed else None,
         )
         subject = f"{stop.deployment}/{stop.replica}"
-        if reply.get("left_running"):
+        if reply.left_running:
             raise HostError(
                 f"{subject} on {stop.host} did not stop", "its process group survived SIGKILL"
             )
         if stop.mark_failed:
             self._emit("replica.failed", subject, f"gave up on {stop.host}: {stop.reason}", "error")
             return
-        how = "killed after the grace period" if reply.get("killed") else "stopped"
+        how = "killed after the grace period" if reply.killed else "stopped"
         self._emit("replica.stopped", subject, f"{how} on {stop.host} ({stop.reason})", "info")

@@ -66,14 +66,13 @@ async def take_leases(engine: Engine, holder: str, ttl_s: float = LEASE_TTL_S) -
         session = engine.sessions[name]
         try:
             reply = await session.program.take_lease(holder, ttl_s)
-            current = (reply.get("lease") or {}).get("holder")
-            if not reply.get("acquired") and current and holder_is_dead(current):
+            current = reply.lease.holder if reply.lease else None
+            if not reply.acquired and current and holder_is_dead(current):
                 reply = await session.program.take_lease(holder, ttl_s, stale_holder=current)
         except (HostError, asyncio.TimeoutError):
             return  # unreachable or hung: its replicas are left alone anyway
-        if not reply.get("acquired"):
-            lease = reply.get("lease") or {}
-            others.append(f"{name} (held by {lease.get('holder')})")
+        if not reply.acquired:
+            others.append(f"{name} (held by {reply.lease.holder if reply.lease else None})")
 
     await asyncio.gather(*(take(n) for n, s in engine.sessions.items() if s.observation))
     return others

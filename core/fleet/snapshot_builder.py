@@ -173,7 +173,7 @@ def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
         load_1m=observation.load.load_1m,
         memory_used_mib=observation.load.memory_used_mib,
         memory_total_mib=observation.load.memory_total_mib,
-        lease_holder=observation.lease_holder
-        if (observation.lease_expires_at or 0) > observation.time
+        lease_holder=observation.lease.holder
+        if observation.lease and observation.lease.expires_at > observation.time
         else None,
     )

@@ -1,10 +1,9 @@
 """GPU readings: NVML when pynvml imports, else nvidia-smi, else none; or simulated GPUs.
 
-Each reading is a dict: index, uuid, name, temperature_c, utilization_pct,
-memory_used_mib, memory_total_mib, power_w, power_limit_w, and processes
-[{pid, memory_mib}] from the GPU's compute processes, so that the console can tell our
-replicas from foreign tenants (observe.mark_gpu_processes adds who owns each). A field
-the GPU does not report ("[N/A]", "[Not Supported]", an NVMLError) reads as None.
+Each reading is a protocol.GpuReading, with the GPU's compute processes so that the
+console can tell our replicas from foreign tenants (observe.mark_gpu_processes adds who
+owns each). A field the GPU does not report ("[N/A]", "[Not Supported]", an NVMLError)
+reads as None.
 """
 
 from __future__ import annotations
@@ -15,9 +14,11 @@ import importlib
 import math
 import subprocess
 import time
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .layout import JsonDict
+from .protocol import GpuProcess, GpuReading, ReplicaObservation
 
 SMI_FIELDS = (
     "index,uuid,name,temperature.gpu,utilization.gpu,memory.used,memory.total,"
@@ -28,10 +29,12 @@ SMI_TIMEOUT_S = 10
 MIB = 1048576.0
 NVML_TEMPERATURE_GPU = 0
 
-GpuRead = Tuple[List[JsonDict], str, Optional[str]]
+GpuRead = Tuple[List[GpuReading], str, Optional[str]]
 
 
-def read_gpus(simulate: JsonDict | None, host_id: str, replicas: list[JsonDict]) -> GpuRead:
+def read_gpus(
+    simulate: Optional[JsonDict], host_id: str, replicas: List[ReplicaObservation]
+) -> GpuRead:
     """Readings, their source (simulated, nvml, nvidia-smi or none), and why none.
 
     The last is None on a host that simply has no NVIDIA stack (no pynvml, no
@@ -51,8 +54,8 @@ def read_gpus(simulate: JsonDict | None, host_id: str, replicas: list[JsonDict])
 
 
 def simulated_gpus(
-    simulate: JsonDict, host_id: str, replicas: list[JsonDict], now: float
-) -> list[JsonDict]:
+    simulate: JsonDict, host_id: str, replicas: List[ReplicaObservation], now: float
+) -> List[GpuReading]:
     """GPUs whose memory and load follow the replicas placed on them."""
     count = int(simulate.get("gpus", 0))
     total = float(simulate.get("memory_gib", 80)) * 1024.0
@@ -61,31 +64,30 @@ def simulated_gpus(
     readings = []
     for index in range(count):
         uuid = simulated_uuid(host_id, index)
-        users = [r for r in replicas if uuid in r.get("gpu_uuids", []) and r.get("alive")]
+        users = [r for r in replicas if uuid in r.gpu_uuids and r.alive]
         used = 0.0
         util = 0.0
         for replica in users:
-            fraction = float(replica.get("meta", {}).get("gpu_memory_utilization", 0.9))
-            used += total * fraction / max(1, len(replica.get("gpu_uuids", [])))
-            if replica.get("healthy"):
+            fraction = float(replica.meta.get("gpu_memory_utilization", 0.9))
+            used += total * fraction / max(1, len(replica.gpu_uuids))
+            if replica.healthy:
                 phase = int(seed[index % 32], 16) + index
                 util = max(util, 35.0 + 45.0 * abs(math.sin(now / 9.0 + phase)))
         readings.append(
-            {
-                "index": index,
-                "uuid": uuid,
-                "name": name,
-                "temperature_c": round(31.0 + util * 0.45, 1),
-                "utilization_pct": round(util, 1),
-                "memory_used_mib": round(min(used, total), 1),
-                "memory_total_mib": total,
-                "power_w": round(70.0 + util * 5.5, 1),
-                "power_limit_w": 700.0,
-                "processes": [
-                    {"pid": r.get("pid"), "memory_mib": round(used / max(1, len(users)), 1)}
-                    for r in users
-                ],
-            }
+            GpuReading(
+                index=index,
+                uuid=uuid,
+                name=name,
+                temperature_c=round(31.0 + util * 0.45, 1),
+                utilization_pct=round(util, 1),
+                memory_used_mib=round(min(used, total), 1),
+                memory_total_mib=total,
+                power_w=round(70.0 + util * 5.5, 1),
+                power_limit_w=700.0,
+                processes=tuple(
+                    GpuProcess(r.pid, round(used / max(1, len(users)), 1)) for r in users
+                ),
+            )
         )
     return readings
 
@@ -108,7 +110,7 @@ class NvmlReader:
         self._nvml: Any = None
         self._missing = False
 
-    def read(self) -> Tuple[Optional[List[JsonDict]], Optional[str]]:
+    def read(self) -> Tuple[Optional[List[GpuReading]], Optional[str]]:
         """Readings, or None with the reason (None too when pynvml is not installed)."""
         if self._nvml is None:
             if self._missing:
@@ -145,7 +147,7 @@ class NvmlReader:
 NVML = NvmlReader()
 
 
-def _nvml_reading(nvml: Any, handle: Any, index: int) -> JsonDict:
+def _nvml_reading(nvml: Any, handle: Any, index: int) -> GpuReading:
     def attempt(call: Callable[[], Any]) -> Any:
         try:
             return call()
@@ -158,22 +160,22 @@ def _nvml_reading(nvml: Any, handle: Any, index: int) -> JsonDict:
     limit = attempt(lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(handle))
     temperature = attempt(lambda: nvml.nvmlDeviceGetTemperature(handle, NVML_TEMPERATURE_GPU))
     procs = attempt(lambda: nvml.nvmlDeviceGetComputeRunningProcesses(handle)) or []
-    return {
-        "index": index,
-        "uuid": _text(attempt(lambda: nvml.nvmlDeviceGetUUID(handle))),
-        "name": _text(attempt(lambda: nvml.nvmlDeviceGetName(handle))),
-        "temperature_c": _float(temperature),
-        "utilization_pct": _float(getattr(util, "gpu", None)),
-        "memory_used_mib": _scaled(getattr(memory, "used", None), MIB),
-        "memory_total_mib": _scaled(getattr(memory, "total", None), MIB),
-        "power_w": _scaled(power, 1000.0),  # NVML reports milliwatts
-        "power_limit_w": _scaled(limit, 1000.0),
-        "processes": [
+    return GpuReading(
+        index=index,
+        uuid=_text(attempt(lambda: nvml.nvmlDeviceGetUUID(handle))),
+        name=_text(attempt(lambda: nvml.nvmlDeviceGetName(handle))),
+        temperature_c=_float(temperature),
+        utilization_pct=_float(getattr(util, "gpu", None)),
+        memory_used_mib=_scaled(getattr(memory, "used", None), MIB),
+        memory_total_mib=_scaled(getattr(memory, "total", None), MIB),
+        power_w=_scaled(power, 1000.0),  # NVML reports milliwatts
+        power_limit_w=_scaled(limit, 1000.0),
+        processes=tuple(
             # usedGpuMemory is None where NVML cannot tell (NVML_VALUE_NOT_AVAILABLE).
-            {"pid": int(p.pid), "memory_mib": _scaled(getattr(p, "usedGpuMemory", None), MIB)}
+            GpuProcess(int(p.pid), _scaled(getattr(p, "usedGpuMemory", None), MIB))
             for p in procs
-        ],
-    }
+        ),
+    )
 
 
 def _text(value: object) -> str:
@@ -198,16 +200,17 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def smi_gpus(command: str = "nvidia-smi") -> Tuple[Optional[List[JsonDict]], Optional[str]]:
+def smi_gpus(command: str = "nvidia-smi") -> Tuple[Optional[List[GpuReading]], Optional[str]]:
     """Readings from nvidia-smi, or None with the reason (None when it is not installed)."""
     out, error = run_smi(command, "--query-gpu=" + SMI_FIELDS)
     if out is None:
         return None, error
-    readings = parse_smi_gpus(out)
     apps, _ = run_smi(command, "--query-compute-apps=" + SMI_APP_FIELDS)
     processes = parse_smi_apps(apps or "")
-    for reading in readings:
-        reading["processes"] = processes.get(reading["uuid"], [])
+    readings = [
+        replace(reading, processes=tuple(processes.get(reading.uuid, ())))
+        for reading in parse_smi_gpus(out)
+    ]
     return readings, None
 
 
@@ -235,7 +238,7 @@ def run_smi(command: str, query: str) -> Tuple[Optional[str], Optional[str]]:
     return out, None
 
 
-def parse_smi_gpus(text: str) -> list[JsonDict]:
+def parse_smi_gpus(text: str) -> List[GpuReading]:
     """Parse `nvidia-smi --query-gpu=SMI_FIELDS --format=csv,noheader,nounits`."""
     readings = []
     for line in text.splitlines():
@@ -246,32 +249,29 @@ def parse_smi_gpus(text: str) -> list[JsonDict]:
         name = ", ".join(cells[2:-6])
         numbers = [_number(cell) for cell in cells[-6:]]
         readings.append(
-            {
-                "index": int(cells[0]),
-                "uuid": cells[1],
-                "name": name,
-                "temperature_c": numbers[0],
-                "utilization_pct": numbers[1],
-                "memory_used_mib": numbers[2],
-                "memory_total_mib": numbers[3],
-                "power_w": numbers[4],
-                "power_limit_w": numbers[5],
-                "processes": [],
-            }
+            GpuReading(
+                index=int(cells[0]),
+                uuid=cells[1],
+                name=name,
+                temperature_c=numbers[0],
+                utilization_pct=numbers[1],
+                memory_used_mib=numbers[2],
+                memory_total_mib=numbers[3],
+                power_w=numbers[4],
+                power_limit_w=numbers[5],
+            )
         )
     return readings
 
 
-def parse_smi_apps(text: str) -> Dict[str, List[JsonDict]]:
+def parse_smi_apps(text: str) -> Dict[str, List[GpuProcess]]:
     """Parse `--query-compute-apps=gpu_uuid,pid,used_memory`: processes by GPU UUID."""
-    found: Dict[str, List[JsonDict]] = {}
+    found: Dict[str, List[GpuProcess]] = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.split(",")]
         if len(cells) != 3 or not cells[1].isdigit():
             continue  # "No running processes found" and the like
-        found.setdefault(cells[0], []).append(
-            {"pid": int(cells[1]), "memory_mib": _number(cells[2])}
-        )
+        found.setdefault(cells[0], []).append(GpuProcess(int(cells[1]), _number(cells[2])))
     return found
 
 

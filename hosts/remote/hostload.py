@@ -11,7 +11,7 @@ import os
 import time
 from typing import Optional, Tuple
 
-from .layout import JsonDict
+from .protocol import HostLoad
 
 LOOPBACK = "lo"
 
@@ -64,7 +64,7 @@ class HostMeter:
             round(max(0, counters[1] - last[2]) / elapsed, 1),
         )
 
-    def read(self, state_dir: str) -> JsonDict:
+    def read(self, state_dir: str) -> HostLoad:
         if self._primed_at is not None:
             time.sleep(max(0.0, self.MIN_SAMPLE_S - (time.monotonic() - self._primed_at)))
             self._primed_at = None
@@ -75,21 +75,21 @@ class HostMeter:
         mem_total, mem_avail = read_meminfo()
         used = mem_total - mem_avail if mem_total is not None and mem_avail is not None else None
         disk = disk_usage(state_dir)
-        return {
-            "cpu_pct": self.cpu_pct(),
-            "cpu_count": os.cpu_count(),
-            "load_1m": load[0],
-            "load_5m": load[1],
-            "load_15m": load[2],
-            "memory_used_mib": used,
-            "memory_total_mib": mem_total,
-            "disk_path": disk[0],
-            "disk_used_bytes": disk[1],
-            "disk_total_bytes": disk[2],
-            "disk_free_bytes": disk[3],
-            "net_rx_bytes_s": rx,
-            "net_tx_bytes_s": tx,
-        }
+        return HostLoad(
+            cpu_pct=self.cpu_pct(),
+            cpu_count=os.cpu_count(),
+            load_1m=load[0],
+            load_5m=load[1],
+            load_15m=load[2],
+            memory_used_mib=used,
+            memory_total_mib=mem_total,
+            disk_path=disk[0],
+            disk_used_bytes=disk[1],
+            disk_total_bytes=disk[2],
+            disk_free_bytes=disk[3],
+            net_rx_bytes_s=rx,
+            net_tx_bytes_s=tx,
+        )
 
 
 def read_meminfo() -> Tuple[Optional[float], Optional[float]]:

@@ -17,9 +17,10 @@ import time
 
 from . import identity, layout, procfs, rotate
 from .layout import JsonDict
+from .protocol import LaunchReply
 
 
-def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
+def launch(request: JsonDict, program: str, supervisor: str) -> LaunchReply:
     state_dir = layout.expand_state_dir(request["state_dir"])
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     paths = layout.ReplicaPaths(state_dir, request["deployment"], request["replica"])
@@ -27,21 +28,20 @@ def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if identity.running_supervisor(paths) is not None:
             spec = json.loads(layout.read_text(paths.file(layout.SPEC), "{}"))
-            return {"ok": True, "adopted": True, "port": spec.get("port")}
+            return LaunchReply(ok=True, adopted=True, port=spec.get("port"))
         try:
             port = _choose_port(state_dir, paths, request)
         except OSError as exc:  # e.g. EADDRNOTAVAIL: the bind address is not this host's
-            return {
-                "ok": False,
-                "error": "cannot listen on %s here (%s): check the deployment's vllm.host"
+            return LaunchReply(
+                ok=False,
+                error="cannot listen on %s here (%s): check the deployment's vllm.host"
                 % (request["bind_host"], exc.strerror or exc),
-            }
+            )
         if port is None:
             lo, hi = request["port_range"]
-            return {
-                "ok": False,
-                "error": "no free port in %d-%d on %s" % (lo, hi, request["bind_host"]),
-            }
+            return LaunchReply(
+                ok=False, error="no free port in %d-%d on %s" % (lo, hi, request["bind_host"])
+            )
         _write_state(paths, request, port)
         wrapper = subprocess.Popen(
             [
@@ -70,7 +70,7 @@ def launch(request: JsonDict, program: str, supervisor: str) -> JsonDict:
         ticks = procfs.start_ticks(wrapper.pid)
         if ticks is not None:
             layout.write_atomic(paths.file(identity.WRAPPER_TICKS), "%d\n" % ticks)
-        return {"ok": True, "adopted": False, "port": port, "wrapper_pid": wrapper.pid}
+        return LaunchReply(ok=True, adopted=False, port=port, wrapper_pid=wrapper.pid)
 
 
 def _write_state(paths: layout.ReplicaPaths, request: JsonDict, port: int) -> None:

@@ -1,7 +1,8 @@
 """Read a replica's log: the last N lines, then (with follow) new lines as they come.
 
-Each line goes out as JSON {"offset": END_OFFSET, "line": TEXT}; a reader that lost its
-channel asks again from the last offset it saw and gets no gap and no repeat.
+Each line goes out as a protocol.LogLineMessage {"offset": END_OFFSET, "line": TEXT}; a
+reader that lost its channel asks again from the last offset it saw and gets no gap and
+no repeat. When there is no log to read, the last line is a protocol.LogErrorMessage.
 
 Offsets are logical: they count every byte the log ever held, across rotations (see
 rotate.py), so an offset stays valid after `log` was rotated into log.1: the rest of
@@ -13,19 +14,25 @@ bounded on both ends whatever the log holds.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from . import layout, rotate
 from .layout import JsonDict
+from .protocol import LogErrorMessage, LogLineMessage, Message, encode
 
 CHUNK = 64 * 1024
 READ_LIMIT = 1024 * 1024  # per poll; more waits for the next round, without a sleep
 MAX_LINE = 8 * 1024  # worst case 6x as JSON escapes: under asyncio's 64 KiB line limit
 POLL_S = 0.25
+
+
+# A line read (the logical offset just after it, its text). Plain tuples, not messages:
+# a poll may return 60,000 of them and a frozen dataclass costs ~1 us more per line; each
+# becomes a protocol.LogLineMessage only as it is sent.
+Line = Tuple[int, str]
 
 
 class Segment(NamedTuple):
@@ -130,8 +137,8 @@ class LogReader:
             segs = segments(replica_dir)
         self.offset = tail_start(segs, tail) if offset is None else int(offset)
 
-    def poll(self) -> Tuple[List[JsonDict], bool]:
-        """Records to send, and whether more is already waiting. OSError: replica gone."""
+    def poll(self) -> Tuple[List[Line], bool]:
+        """Lines to send, and whether more is already waiting. OSError: replica gone."""
         notes = []
         with rotate.log_lock(self.dir, exclusive=False):
             segs = segments(self.dir)
@@ -150,23 +157,21 @@ class LogReader:
                 read_from = self.offset
             data = read_range(segs, read_from, READ_LIMIT)
         lines, self.pending = split_lines(self.pending + data, self.offset)
-        records = notes + [
-            {"offset": end, "line": text.decode("utf-8", "replace")} for end, text in lines
-        ]
+        records = notes + [(end, text.decode("utf-8", "replace")) for end, text in lines]
         if lines:
             self.offset = lines[-1][0]
         return records, len(data) == READ_LIMIT
 
 
-def _note(offset: int, text: str) -> JsonDict:
-    return {"offset": offset, "line": "[fleetdeck] %s" % text}
+def _note(offset: int, text: str) -> Line:
+    return offset, "[fleetdeck] %s" % text
 
 
 def stream(request: JsonDict) -> int:
     state_dir = layout.expand_state_dir(request["state_dir"])
     paths = layout.ReplicaPaths(state_dir, request["deployment"], request["replica"])
     if not os.path.isdir(paths.dir):
-        _send([{"error": "no replica %s" % paths.replica_id}])
+        _send([LogErrorMessage("no replica %s" % paths.replica_id)])
         return 1
     follow = bool(request.get("follow"))
     try:
@@ -179,9 +184,9 @@ def stream(request: JsonDict) -> int:
                     )
                 records, more = reader.poll()
             except OSError:
-                _send([{"error": "replica %s was removed" % paths.replica_id}])
+                _send([LogErrorMessage("replica %s was removed" % paths.replica_id)])
                 return 1
-            _send(records)
+            _send([LogLineMessage(offset, text) for offset, text in records])
             if more:
                 continue
             if not follow:
@@ -191,9 +196,9 @@ def stream(request: JsonDict) -> int:
         return 0
 
 
-def _send(records: List[JsonDict]) -> None:
+def _send(records: Sequence[Message]) -> None:
     if records:
-        sys.stdout.write("".join(json.dumps(record) + "\n" for record in records))
+        sys.stdout.write("".join(encode(record) + "\n" for record in records))
         sys.stdout.flush()
 
 

@@ -19,6 +19,7 @@ import time
 
 from . import gpus, hostload, launch, layout, lease, logs, observe, rotate, stop
 from .layout import JsonDict
+from .protocol import HostObservation, Message, encode
 
 SUPERVISOR = "supervise.sh"
 
@@ -33,9 +34,11 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
-        return emit(launch.launch(request, program, supervisor))
+        launched = launch.launch(request, program, supervisor)
+        return emit(launched, launched.ok)
     if command == "stop":
-        return emit(stop.stop(request))
+        stopped = stop.stop(request)
+        return emit(stopped, stopped.ok)
     if command == "observe":
         meter = hostload.HostMeter()
         meter.prime()  # CPU % and network rates over this command's own run
@@ -43,29 +46,31 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     if command == "watch":
         return watch(request)
     if command == "lease":
-        return emit(lease.take(request))
+        taken = lease.take(request)
+        return emit(taken, taken.ok)
     if command == "logs":
         return logs.stream(request)
     sys.stderr.write("unknown command %r\n" % command)
     return 2
 
 
-def observation(request: JsonDict, meter: hostload.HostMeter) -> JsonDict:
+def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation:
     state_dir = layout.expand_state_dir(request["state_dir"])
     replicas = observe.observe_replicas(state_dir)
     host_id = request.get("host_id", "")
     readings, source, gpu_error = gpus.read_gpus(request.get("simulate"), host_id, replicas)
-    return {
-        "ok": True,
-        "time": time.time(),
-        "replicas": replicas,
-        "gpus": readings,
-        "gpu_source": source,
-        "gpu_error": gpu_error,
-        "load": meter.read(state_dir),
-        **observe.host_ledger(state_dir, replicas, readings),
-        "lease": lease.read_lease(state_dir),
-    }
+    ledger = observe.host_ledger(state_dir, replicas, readings)
+    return HostObservation(
+        time=time.time(),
+        replicas=tuple(replicas),
+        gpus=tuple(ledger.gpus),
+        gpu_source=source,
+        gpu_error=gpu_error,
+        load=meter.read(state_dir),
+        ports_in_use=ledger.ports_in_use,
+        orphans=ledger.orphans,
+        lease=lease.read_lease(state_dir),
+    )
 
 
 def watch(request: JsonDict) -> int:
@@ -75,7 +80,7 @@ def watch(request: JsonDict) -> int:
     try:
         while True:
             started = time.monotonic()
-            sys.stdout.write(json.dumps(observation(request, cpu)) + "\n")
+            sys.stdout.write(encode(observation(request, cpu)) + "\n")
             sys.stdout.flush()
             time.sleep(max(0.05, interval - (time.monotonic() - started)))
     except (BrokenPipeError, KeyboardInterrupt):
@@ -95,7 +100,8 @@ def install_supervisor(state_dir: str, source: bytes) -> str:
     return path
 
 
-def emit(result: JsonDict) -> int:
-    sys.stdout.write(json.dumps(result) + "\n")
+def emit(reply: Message, ok: bool = True) -> int:
+    """Print one reply as the last line of stdout; the exit status says whether it is ok."""
+    sys.stdout.write(encode(reply) + "\n")
     sys.stdout.flush()
-    return 0 if result.get("ok") else 1
+    return 0 if ok else 1

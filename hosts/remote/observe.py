@@ -7,56 +7,59 @@ import os
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from dataclasses import replace
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from . import identity, layout, procfs, readiness
-from .layout import JsonDict
+from .protocol import ExitRecord, GpuReading, OrphanProcess, ReplicaObservation
 
 LOG_TAIL_LINES = 60
 LOG_TAIL_BYTES = 24 * 1024
 
 
-def observe_replicas(state_dir: str) -> list[JsonDict]:
+def observe_replicas(state_dir: str) -> List[ReplicaObservation]:
     return [observe_replica(paths) for paths in layout.iter_replicas(state_dir)]
 
 
-def observe_replica(paths: layout.ReplicaPaths) -> JsonDict:
+def observe_replica(paths: layout.ReplicaPaths) -> ReplicaObservation:
     try:
         spec = json.loads(layout.read_text(paths.file(layout.SPEC), "{}"))
     except ValueError:
         spec = {}
     pid = identity.running_vllm(paths)
     alive = pid is not None
-    wrapper_alive = identity.running_supervisor(paths) is not None
     port = spec.get("port")
     bind_host = spec.get("bind_host", "127.0.0.1")
     probe_host = "127.0.0.1" if bind_host in ("0.0.0.0", "") else bind_host
     healthy = alive and port is not None and _health(probe_host, int(port))
-    observation = {
-        "deployment": paths.deployment,
-        "replica": paths.replica,
-        "port": port,
-        "bind_host": bind_host,
-        "spec_hash": spec.get("spec_hash", ""),
-        "gpu_uuids": spec.get("gpu_uuids", []),
-        "meta": spec.get("meta", {}),
-        "created_at": spec.get("created_at"),
-        "pid": pid,
-        "alive": alive,
-        "wrapper_alive": wrapper_alive,
-        "healthy": healthy,
-        "stop_requested": os.path.exists(paths.file(layout.STOP)),
-        "exits": _exits(paths),
-        "started_at": _mtime(paths.file(layout.PID)) if alive else None,
-        "log_size": _size(paths.file(layout.LOG)),
-        "log_tail": [] if healthy else tail_lines(paths.file(layout.LOG), LOG_TAIL_LINES),
+    started_at = _mtime(paths.file(layout.PID)) if alive else None
+    exits = _exits(paths)
+    readiness.note_health(paths, healthy, started_at)
+    return ReplicaObservation(
+        deployment=paths.deployment,
+        replica=paths.replica,
+        port=port,
+        bind_host=bind_host,
+        spec_hash=spec.get("spec_hash", ""),
+        gpu_uuids=tuple(spec.get("gpu_uuids", ())),
+        meta=spec.get("meta", {}),
+        created_at=spec.get("created_at"),
+        pid=pid,
+        alive=alive,
+        wrapper_alive=identity.running_supervisor(paths) is not None,
+        healthy=healthy,
+        stop_requested=os.path.exists(paths.file(layout.STOP)),
+        exits=exits,
+        started_at=started_at,
+        log_size=_size(paths.file(layout.LOG)),
+        log_tail=() if healthy else tail_lines(paths.file(layout.LOG), LOG_TAIL_LINES),
         # Saved by the supervisor at the first failing exit; sent while it is not healthy
         # (a healthy replica's observation stays small).
-        "first_failure": [] if healthy else tail_lines(paths.file("first_failure"), LOG_TAIL_LINES),
-    }
-    readiness.note_health(paths, healthy, observation["started_at"])
-    observation.update(readiness.readiness_fields(paths, observation["exits"]))
-    return observation
+        first_failure=() if healthy else tail_lines(paths.file("first_failure"), LOG_TAIL_LINES),
+        ready_at=readiness.ready_time(paths),
+        start_failures=readiness.start_failures(paths, exits),
+        failed_reason=readiness.failed_reason(paths),
+    )
 
 
 def _health(host: str, port: int) -> bool:
@@ -67,12 +70,12 @@ def _health(host: str, port: int) -> bool:
         return False
 
 
-def _exits(paths: layout.ReplicaPaths) -> list[list[Any]]:
-    """[code, time, stopped] for each run of vLLM that ended, oldest first (the last 50);
-    stopped is null for a line with no third field.
+def _exits(paths: layout.ReplicaPaths) -> Tuple[ExitRecord, ...]:
+    """Each run of vLLM that ended, oldest first (the last 50).
 
     The supervisor writes "CODE TIME restart" or "CODE TIME stop" (it ended after a stop
-    request instead of restarting); a supervisor of an older fleetdeck writes "CODE TIME".
+    request instead of restarting); a supervisor of an older fleetdeck writes "CODE TIME",
+    read as stopped=None (it does not say).
     """
     exits = []
     for line in layout.read_text(paths.file(layout.EXITS)).splitlines():
@@ -80,13 +83,13 @@ def _exits(paths: layout.ReplicaPaths) -> list[list[Any]]:
         if len(parts) >= 2:
             try:
                 stopped = parts[2] == "stop" if len(parts) > 2 else None
-                exits.append([int(parts[0]), float(parts[1]), stopped])
+                exits.append(ExitRecord(int(parts[0]), float(parts[1]), stopped))
             except ValueError:
                 continue
-    return exits[-50:]
+    return tuple(exits[-50:])
 
 
-def tail_lines(path: str, count: int) -> list[str]:
+def tail_lines(path: str, count: int) -> Tuple[str, ...]:
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -94,11 +97,11 @@ def tail_lines(path: str, count: int) -> list[str]:
             handle.seek(max(0, size - LOG_TAIL_BYTES))
             data = handle.read()
     except OSError:
-        return []
+        return ()
     lines = data.decode("utf-8", "replace").splitlines()
     if size > LOG_TAIL_BYTES and lines:
         lines = lines[1:]  # the first line is probably cut
-    return lines[-count:]
+    return tuple(lines[-count:])
 
 
 def _mtime(path: str) -> float | None:
@@ -115,21 +118,30 @@ def _size(path: str) -> int:
         return 0
 
 
-def host_ledger(state_dir: str, replicas: list[JsonDict], gpu_readings: list[JsonDict]) -> JsonDict:
-    """What placement must know beyond our replicas: ports in use, foreign GPU memory, orphans.
+class Ledger(NamedTuple):
+    """What placement must know beyond our replicas: foreign GPU memory, ports, orphans."""
 
-    Marks each GPU process in `gpu_readings` with `ours` and `replica`, in place.
-    """
+    gpus: List[GpuReading]  # the readings, each process marked `ours` (and whose) or not
+    ports_in_use: Tuple[int, ...]
+    orphans: Tuple[OrphanProcess, ...]
+
+
+def host_ledger(
+    state_dir: str, replicas: List[ReplicaObservation], gpu_readings: List[GpuReading]
+) -> Ledger:
     groups = replica_groups(state_dir, replicas)
-    mark_gpu_processes(gpu_readings, state_dir, groups)
-    return {"ports_in_use": ports_in_use(), "orphans": find_orphans(state_dir, groups)}
+    return Ledger(
+        mark_gpu_processes(gpu_readings, state_dir, groups),
+        ports_in_use(),
+        find_orphans(state_dir, groups),
+    )
 
 
 PORTS_TTL_S = 5.0
 _ports_cache: list[Any] = [0.0, []]  # [when, ports]
 
 
-def ports_in_use() -> list[int]:
+def ports_in_use() -> Tuple[int, ...]:
     """Listening TCP ports, re-read at most every PORTS_TTL_S in a `watch`.
 
     /proc/net/tcp lists every socket, TIME_WAIT included: ~20 ms for 10,000 of them,
@@ -139,35 +151,41 @@ def ports_in_use() -> list[int]:
     now = time.monotonic()
     if not _ports_cache[1] or now - _ports_cache[0] > PORTS_TTL_S:
         _ports_cache[:] = [now, sorted(procfs.listening_ports())]
-    return list(_ports_cache[1])
+    return tuple(_ports_cache[1])
 
 
-def replica_groups(state_dir: str, replicas: list[JsonDict]) -> dict[int, str]:
+def replica_groups(state_dir: str, replicas: List[ReplicaObservation]) -> Dict[int, str]:
     """Process group -> replica id, for every replica whose vLLM runs now.
 
     vLLM's EngineCore and workers are children in its leader's group, so the group
     names them all; the leader's pid is that group's id (it called setpgid(0, 0)).
     """
-    groups: dict[int, str] = {}
+    groups: Dict[int, str] = {}
     for replica in replicas:
-        if not replica.get("alive"):
+        if not replica.alive:
             continue
-        paths = layout.ReplicaPaths(state_dir, replica["deployment"], replica["replica"])
+        paths = layout.ReplicaPaths(state_dir, replica.deployment, replica.replica)
         pgid = layout.read_int(paths.file(layout.PGID))
         if pgid:
             groups[pgid] = paths.replica_id
     return groups
 
 
-def mark_gpu_processes(readings: list[JsonDict], state_dir: str, groups: dict[int, str]) -> None:
+def mark_gpu_processes(
+    readings: List[GpuReading], state_dir: str, groups: Dict[int, str]
+) -> List[GpuReading]:
+    """The readings with each process marked ours (with its replica) or foreign."""
+    marked = []
     for reading in readings:
-        for process in reading.get("processes", []):
-            replica = _owner(process.get("pid"), state_dir, groups)
-            process["ours"] = replica is not None
-            process["replica"] = replica
+        processes = []
+        for process in reading.processes:
+            replica = _owner(process.pid, state_dir, groups)
+            processes.append(replace(process, ours=replica is not None, replica=replica))
+        marked.append(replace(reading, processes=tuple(processes)))
+    return marked
 
 
-def _owner(pid: object, state_dir: str, groups: dict[int, str]) -> str | None:
+def _owner(pid: object, state_dir: str, groups: Dict[int, str]) -> Optional[str]:
     if not isinstance(pid, int):
         return None
     pgid = process_group(pid)
@@ -179,7 +197,7 @@ def _owner(pid: object, state_dir: str, groups: dict[int, str]) -> str | None:
     return marker[len(prefix) :] if marker and marker.startswith(prefix) else None
 
 
-def find_orphans(state_dir: str, groups: dict[int, str]) -> list[JsonDict]:
+def find_orphans(state_dir: str, groups: Dict[int, str]) -> Tuple[OrphanProcess, ...]:
     """Processes with our marker for this state dir that no running replica's state names.
 
     Either their replica directory is gone, or it names another process group, or its
@@ -207,10 +225,8 @@ def find_orphans(state_dir: str, groups: dict[int, str]) -> list[JsonDict]:
                 if recorded == pgid
                 else "its replica's state names process group %s" % recorded
             )
-        orphans.append(
-            {"pid": pid, "pgid": pgid, "marker": marker, "replica": replica, "reason": reason}
-        )
-    return orphans
+        orphans.append(OrphanProcess(pid, marker, replica, reason, pgid))
+    return tuple(orphans)
 
 
 def replica_marker(pid: int) -> str | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Sequence
 
 from . import layout
-from .layout import JsonDict
+from .protocol import ExitRecord
 
 READY_AT = "ready_at"
 FAILED = "failed"
@@ -34,10 +34,9 @@ def ready_time(paths: layout.ReplicaPaths) -> float | None:
         return None
 
 
-def start_failures(paths: layout.ReplicaPaths, exits: list[list[Any]]) -> int:
-    """`exits`: [code, time, ...] per ended run (observe._exits)."""
+def start_failures(paths: layout.ReplicaPaths, exits: Sequence[ExitRecord]) -> int:
     since = ready_time(paths) or 0.0
-    return sum(1 for record in exits if record[1] >= since)
+    return sum(1 for record in exits if record.at >= since)
 
 
 def failed_reason(paths: layout.ReplicaPaths) -> str | None:
@@ -48,11 +47,3 @@ def failed_reason(paths: layout.ReplicaPaths) -> str | None:
 def mark_failed(paths: layout.ReplicaPaths, reason: str) -> None:
     if os.path.isdir(paths.dir):
         layout.write_atomic(paths.file(FAILED), reason + "\n")
-
-
-def readiness_fields(paths: layout.ReplicaPaths, exits: list[list[Any]]) -> JsonDict:
-    return {
-        "ready_at": ready_time(paths),
-        "start_failures": start_failures(paths, exits),
-        "failed_reason": failed_reason(paths),
-    }

@@ -11,13 +11,14 @@ from typing import Callable
 
 from . import identity, layout, procfs, readiness
 from .layout import JsonDict
+from .protocol import StopReply
 
 
-def stop(request: JsonDict) -> JsonDict:
+def stop(request: JsonDict) -> StopReply:
     state_dir = layout.expand_state_dir(request["state_dir"])
     paths = layout.ReplicaPaths(state_dir, request["deployment"], request["replica"])
     if not os.path.isdir(paths.dir):
-        return {"ok": True, "found": False}
+        return StopReply(ok=True, found=False)
     grace = float(request.get("grace_s", 10.0))
     # The stop file first: the supervisor must not restart what we are about to kill.
     with open(paths.file(layout.STOP), "a"):
@@ -45,7 +46,7 @@ def stop(request: JsonDict) -> JsonDict:
     if request.get("forget") and not request.get("mark_failed") and not left:
         shutil.rmtree(paths.dir, ignore_errors=True)
         _remove_if_empty(os.path.dirname(paths.dir))
-    return {"ok": not left, "found": True, "killed": killed, "left_running": left}
+    return StopReply(ok=not left, found=True, killed=killed, left_running=left)
 
 
 def _wait(done: Callable[[], object], timeout: float) -> bool:

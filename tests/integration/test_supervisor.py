@@ -103,7 +103,7 @@ async def test_stop_during_restart_backoff_ends_the_supervisor(program: HostProg
     assert failing.wrapper_alive
     wrapper = int((Path(program.state_dir) / "d" / "r0" / "wrapper_pid").read_text())
     reply = await program.stop("d", "r0", grace_s=2, forget=True)
-    assert reply["ok"] and reply["found"]
+    assert reply.ok and reply.found
     assert (await program.observe()).replicas == ()
     assert live([wrapper]) == [], "the supervisor itself ended, not just its state"
 

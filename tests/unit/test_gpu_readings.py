@@ -8,19 +8,22 @@ are told apart with real processes carrying (or not) our marker.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import types
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fleetdeck.hosts.observations import HostObservation
+from fleetdeck.hosts.observations import HostObservation, read_message
 from fleetdeck.hosts.remote import gpus, hostload, layout, observe
+from fleetdeck.hosts.remote.protocol import GpuProcess, GpuReading, HostLoad, encode
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "nvidia-smi"
 DRIVER_NOT_LOADED = (
@@ -53,44 +56,44 @@ def fake_smi(directory: Path, gpu_csv: str, apps_csv: str, *, fail: str = "") ->
 def test_smi_csv_with_normal_values() -> None:
     readings = gpus.parse_smi_gpus((FIXTURES / "query-gpu-h100x4.csv").read_text())
     assert len(readings) == 4
-    assert readings[1] == {
-        "index": 1,
-        "uuid": "GPU-8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-        "name": "NVIDIA H100 80GB HBM3",
-        "temperature_c": 52.0,
-        "utilization_pct": 97.0,
-        "memory_used_mib": 73440.0,
-        "memory_total_mib": 81559.0,
-        "power_w": 612.47,
-        "power_limit_w": 700.0,
-        "processes": [],
-    }
+    assert readings[1] == GpuReading(
+        index=1,
+        uuid="GPU-8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        name="NVIDIA H100 80GB HBM3",
+        temperature_c=52.0,
+        utilization_pct=97.0,
+        memory_used_mib=73440.0,
+        memory_total_mib=81559.0,
+        power_w=612.47,
+        power_limit_w=700.0,
+        processes=(),
+    )
 
 
 def test_smi_fields_a_gpu_lacks_read_as_none() -> None:
     readings = gpus.parse_smi_gpus((FIXTURES / "query-gpu-not-supported.csv").read_text())
     rtx, t4, a100 = readings
-    assert (rtx["power_w"], rtx["power_limit_w"]) == (None, None)
-    assert (rtx["temperature_c"], rtx["memory_used_mib"]) == (44.0, 512.0)
-    assert (t4["temperature_c"], t4["utilization_pct"], t4["power_w"]) == (None, None, 27.41)
-    assert a100["utilization_pct"] is None and a100["memory_total_mib"] is None
-    assert a100["power_limit_w"] == 400.0
+    assert (rtx.power_w, rtx.power_limit_w) == (None, None)
+    assert (rtx.temperature_c, rtx.memory_used_mib) == (44.0, 512.0)
+    assert (t4.temperature_c, t4.utilization_pct, t4.power_w) == (None, None, 27.41)
+    assert a100.utilization_pct is None and a100.memory_total_mib is None
+    assert a100.power_limit_w == 400.0
 
 
 def test_smi_name_with_a_comma_and_junk_lines() -> None:
     text = "No devices were found\n0, GPU-1, Odd, Name, 40, 1, 2, 3, 4.5, 5\n\n"
     (reading,) = gpus.parse_smi_gpus(text)
-    assert reading["name"] == "Odd, Name" and reading["temperature_c"] == 40.0
-    assert reading["power_limit_w"] == 5.0
+    assert reading.name == "Odd, Name" and reading.temperature_c == 40.0
+    assert reading.power_limit_w == 5.0
 
 
 def test_smi_compute_apps_by_gpu_uuid() -> None:
     apps = gpus.parse_smi_apps((FIXTURES / "query-compute-apps.csv").read_text())
     assert apps["GPU-8a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"] == [
-        {"pid": 412733, "memory_mib": 72800.0},
-        {"pid": 412790, "memory_mib": 512.0},
+        GpuProcess(pid=412733, memory_mib=72800.0),
+        GpuProcess(pid=412790, memory_mib=512.0),
     ]
-    assert apps["GPU-deadbeef-aaaa-4bbb-8ccc-dddddddddddd"] == [{"pid": 10422, "memory_mib": None}]
+    assert apps["GPU-deadbeef-aaaa-4bbb-8ccc-dddddddddddd"] == [GpuProcess(10422, None)]
     assert gpus.parse_smi_apps("No running processes found\n") == {}
 
 
@@ -98,10 +101,10 @@ def test_smi_readings_carry_their_processes(tmp_path: Path) -> None:
     script = fake_smi(tmp_path, "query-gpu-h100x4.csv", "query-compute-apps.csv")
     readings, error = gpus.smi_gpus(str(script))
     assert error is None and readings is not None
-    by_index = {r["index"]: r["processes"] for r in readings}
-    assert by_index[0] == []
-    assert [p["pid"] for p in by_index[1]] == [412733, 412790]
-    assert by_index[2] == [{"pid": 9921, "memory_mib": 39600.0}]
+    by_index = {r.index: r.processes for r in readings}
+    assert by_index[0] == ()
+    assert [p.pid for p in by_index[1]] == [412733, 412790]
+    assert by_index[2] == (GpuProcess(pid=9921, memory_mib=39600.0),)
 
 
 def test_smi_with_the_driver_not_loaded(tmp_path: Path) -> None:
@@ -188,20 +191,20 @@ def test_nvml_readings(monkeypatch: pytest.MonkeyPatch, fresh_nvml: None) -> Non
     readings, source, error = gpus.read_gpus(None, "h", [])
     assert (source, error) == ("nvml", None)
     first, second = readings
-    assert first == {
-        "index": 0,
-        "uuid": "GPU-nvml-0",
-        "name": "NVIDIA A100-SXM4-80GB",
-        "temperature_c": 41.0,
-        "utilization_pct": 77.0,
-        "memory_used_mib": 1024.0,
-        "memory_total_mib": 81920.0,
-        "power_w": 312.5,
-        "power_limit_w": 400.0,
-        "processes": [{"pid": 4242, "memory_mib": 71680.0}, {"pid": 4343, "memory_mib": None}],
-    }
-    assert second["name"] == "NVIDIA L4" and second["power_w"] is None  # Not Supported
-    assert second["power_limit_w"] == 400.0
+    assert first == GpuReading(
+        index=0,
+        uuid="GPU-nvml-0",
+        name="NVIDIA A100-SXM4-80GB",
+        temperature_c=41.0,
+        utilization_pct=77.0,
+        memory_used_mib=1024.0,
+        memory_total_mib=81920.0,
+        power_w=312.5,
+        power_limit_w=400.0,
+        processes=(GpuProcess(pid=4242, memory_mib=71680.0), GpuProcess(pid=4343, memory_mib=None)),
+    )
+    assert second.name == "NVIDIA L4" and second.power_w is None  # Not Supported
+    assert second.power_limit_w == 400.0
 
 
 def test_nvml_is_initialised_once(monkeypatch: pytest.MonkeyPatch, fresh_nvml: None) -> None:
@@ -228,7 +231,7 @@ def test_nvml_missing_falls_back_to_nvidia_smi(
     use_path(monkeypatch, tmp_path)
     readings, source, error = gpus.read_gpus(None, "h", [])
     assert (source, error, len(readings)) == ("nvidia-smi", None, 4)
-    assert all(r["processes"] == [] for r in readings)
+    assert all(r.processes == () for r in readings)
 
 
 def test_driver_not_loaded_falls_back_to_nvidia_smi_then_to_none(
@@ -317,32 +320,43 @@ def test_gpu_processes_of_our_replicas_are_told_from_foreign_ones(
     other = start(["sleep", "60"], tmp_path / "other-state" / "d" / "r0")
     processes.extend([stray, orphan, other])
 
+    reading = GpuReading(0, "GPU-0", "x", None, None, None, None, None, None)
     readings = [
-        {
-            "index": 0,
-            "uuid": "GPU-0",
-            "processes": [
-                {"pid": worker, "memory_mib": 70000.0},
-                {"pid": foreign.pid, "memory_mib": 9000.0},
-                {"pid": stray.pid, "memory_mib": 100.0},
-            ],
-        }
+        replace(
+            reading,
+            processes=(
+                GpuProcess(pid=worker, memory_mib=70000.0),
+                GpuProcess(pid=foreign.pid, memory_mib=9000.0),
+                GpuProcess(pid=stray.pid, memory_mib=100.0),
+            ),
+        )
     ]
-    replicas = [{"deployment": "d", "replica": "r0", "alive": True}]
+    (replica,) = observe.observe_replicas(str(state_dir))
+    replicas = [replace(replica, alive=True)]  # as if its vLLM were the leader above
     ledger = observe.host_ledger(str(state_dir), replicas, readings)
 
-    marks = [(p["ours"], p["replica"]) for p in readings[0]["processes"]]
+    marks = [(p.ours, p.replica) for p in ledger.gpus[0].processes]
     assert marks == [(True, "d/r0"), (False, None), (True, "d/r0")]
-    orphans = {o["pid"]: o for o in ledger["orphans"]}
+    orphans = {o.pid: o for o in ledger.orphans}
     assert set(orphans) == {stray.pid, orphan.pid}
-    assert orphans[orphan.pid]["reason"] == "its replica has no state dir"
-    assert orphans[orphan.pid]["marker"] == str(state_dir / "d" / "gone")
-    assert orphans[stray.pid]["reason"] == f"its replica's state names process group {leader.pid}"
-    assert isinstance(ledger["ports_in_use"], list)
+    assert orphans[orphan.pid].reason == "its replica has no state dir"
+    assert orphans[orphan.pid].marker == str(state_dir / "d" / "gone")
+    assert orphans[stray.pid].reason == f"its replica's state names process group {leader.pid}"
+    assert all(isinstance(port, int) for port in ledger.ports_in_use)
 
-    observation = HostObservation.from_json(
-        {"gpus": [{**readings[0], "name": "x"}], "load": {}, **ledger}
+    sent = HostObservation(
+        time=0.0,
+        replicas=tuple(replicas),
+        gpus=tuple(ledger.gpus),
+        gpu_source="nvml",
+        load=HostLoad(None, None, None, None),
+        ports_in_use=ledger.ports_in_use,
+        orphans=ledger.orphans,
     )
+    observation = read_message(
+        HostObservation, json.loads(encode(sent)), host="h", command="observe"
+    )
+    assert observation == sent
     assert observation.gpus[0].foreign_memory_mib == 9000.0
     assert observation.foreign_gpu_memory_mib == {"GPU-0": 9000.0}
     assert {o.replica for o in observation.orphans} == {"d/r0", "d/gone"}
@@ -374,9 +388,10 @@ def test_disk_usage_of_a_state_dir_not_made_yet(tmp_path: Path) -> None:
 def test_host_meter_rates_come_from_the_second_reading(tmp_path: Path) -> None:
     meter = hostload.HostMeter()
     first = meter.read(str(tmp_path))
-    assert first["cpu_pct"] is None and first["net_rx_bytes_s"] is None
+    assert first.cpu_pct is None and first.net_rx_bytes_s is None
     time.sleep(0.1)
     second = meter.read(str(tmp_path))
-    assert second["cpu_pct"] is not None and 0.0 <= second["cpu_pct"] <= 100.0
-    assert second["net_rx_bytes_s"] is not None and second["net_rx_bytes_s"] >= 0.0
-    assert second["memory_total_mib"] > 0 and second["load_15m"] is not None
+    assert second.cpu_pct is not None and 0.0 <= second.cpu_pct <= 100.0
+    assert second.net_rx_bytes_s is not None and second.net_rx_bytes_s >= 0.0
+    assert second.memory_total_mib is not None and second.memory_total_mib > 0
+    assert second.load_15m is not None

@@ -4,6 +4,7 @@ journal once, dated when they happened, whichever fleetdeck process observes the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,14 @@ from fleetdeck.core.inventory import parse_inventory
 from fleetdeck.core.state import journal as journal_module
 from fleetdeck.core.state.host_history import HostHistory, KnownExits, host_exits
 from fleetdeck.core.state.journal import EventJournal
-from fleetdeck.hosts.observations import HostLoad, HostObservation, ReplicaObservation
-from fleetdeck.hosts.remote import layout, observe
+from fleetdeck.hosts.observations import (
+    ExitRecord,
+    HostLoad,
+    HostObservation,
+    ReplicaObservation,
+    read_message,
+)
+from fleetdeck.hosts.remote import layout, observe, protocol
 
 INVENTORY = """
 [fleet]
@@ -33,17 +40,28 @@ replicas = 1
 
 
 def replica(exits: list[list[Any]], **fields: Any) -> ReplicaObservation:
+    """`exits` as the host sends them: [code, time] or [code, time, stopped]."""
+    records = tuple(ExitRecord(int(e[0]), float(e[1]), e[2] if len(e) > 2 else None) for e in exits)
     base: dict[str, Any] = {
         "deployment": "llm",
         "replica": "a-0",
         "port": 8100,
+        "bind_host": "127.0.0.1",
+        "spec_hash": "",
+        "gpu_uuids": (),
+        "pid": None,
         "alive": True,
         "wrapper_alive": True,
         "healthy": True,
-        "exits": exits,
+        "stop_requested": False,
+        "exits": records,
+        "started_at": None,
+        "created_at": None,
+        "log_size": 0,
+        "log_tail": (),
     }
     base.update(fields)
-    return ReplicaObservation.from_json(base)
+    return ReplicaObservation(**base)
 
 
 def observed(*replicas: ReplicaObservation) -> HostObservation:
@@ -98,9 +116,15 @@ def test_the_host_program_reads_both_exit_line_formats(tmp_path: Path) -> None:
         "137 1000\n1 1001 restart\n143 1002 stop\ncut\n", encoding="utf-8"
     )
     exits = observe._exits(paths)
-    assert exits == [[137, 1000.0, None], [1, 1001.0, False], [143, 1002.0, True]]
-    records = replica(json.loads(json.dumps(exits))).exits
-    assert [r.stopped for r in records] == [None, False, True]
+    assert exits == (
+        ExitRecord(137, 1000.0, None),
+        ExitRecord(1, 1001.0, False),
+        ExitRecord(143, 1002.0, True),
+    )
+    # Across the wire (the protocol's encoding, the console's validation) they keep it.
+    wire = json.loads(protocol.encode(observed(replace(replica([]), exits=exits))))
+    received = read_message(HostObservation, wire, host="a", command="observe")
+    assert [r.stopped for r in received.replicas[0].exits] == [None, False, True]
 
 
 # -- merged once -------------------------------------------------------------------------

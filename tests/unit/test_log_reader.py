@@ -33,12 +33,12 @@ def append(log_dir: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def seqs(records: list[dict[str, object]]) -> list[int]:
-    return [int(str(r["line"]).rsplit("seq=", 1)[1]) for r in records if "seq=" in str(r["line"])]
+def seqs(records: list[logs.Line]) -> list[int]:
+    return [int(text.rsplit("seq=", 1)[1]) for _, text in records if "seq=" in text]
 
 
-def read_all(reader: logs.LogReader) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+def read_all(reader: logs.LogReader) -> list[logs.Line]:
+    out: list[logs.Line] = []
     while True:
         records, more = reader.poll()
         out += records
@@ -50,12 +50,12 @@ def test_offsets_point_just_after_each_line(tmp_path: Path) -> None:
     append(tmp_path, b"a\nbb\n\nccc")
     records = read_all(logs.LogReader(str(tmp_path), 0, tail=0))
     assert records == [
-        {"offset": 2, "line": "a"},
-        {"offset": 5, "line": "bb"},
-        {"offset": 6, "line": ""},
+        (2, "a"),
+        (5, "bb"),
+        (6, ""),
     ]
     append(tmp_path, b"c\n")  # the unfinished line is sent once it ends
-    assert read_all(logs.LogReader(str(tmp_path), 6, tail=0)) == [{"offset": 11, "line": "cccc"}]
+    assert read_all(logs.LogReader(str(tmp_path), 6, tail=0)) == [(11, "cccc")]
 
 
 @pytest.mark.parametrize(("tail", "first"), [(0, None), (1, 10), (3, 8), (10, 1), (50, 1)])
@@ -94,7 +94,7 @@ def test_a_reader_resumes_across_rotations_with_no_gap_and_no_repeat(tmp_path: P
         next_seq += 30
         records = read_all(reader)
         seen += seqs(records[:10])  # a console reads part of what arrived, then drops
-        offset = int(str(records[9]["offset"]))
+        offset, _ = records[9]
         append(tmp_path, numbered(next_seq, next_seq + 9))
         next_seq += 10
         rotate.rotate(str(tmp_path), max_bytes=1, keep=2)  # while it is away
@@ -110,7 +110,7 @@ def test_a_line_cut_by_rotation_is_read_whole(tmp_path: Path) -> None:
     assert seqs(read_all(reader)) == [1]
     rotate.rotate(str(tmp_path), max_bytes=1, keep=2)
     append(tmp_path, b"ten seq=2\n")
-    assert read_all(reader) == [{"offset": 38, "line": "second half-written seq=2"}]
+    assert read_all(reader) == [(38, "second half-written seq=2")]
 
 
 def test_bytes_rotated_away_unread_are_announced_once(tmp_path: Path) -> None:
@@ -121,8 +121,7 @@ def test_bytes_rotated_away_unread_are_announced_once(tmp_path: Path) -> None:
     append(tmp_path, numbered(41, 45))
     records = read_all(reader)
     lost = len(numbered(1, 20))
-    assert records[0]["line"] == f"[fleetdeck] {lost} bytes of this log were rotated away unread"
-    assert records[0]["offset"] == lost
+    assert records[0] == (lost, f"[fleetdeck] {lost} bytes of this log were rotated away unread")
     assert seqs(records) == list(range(21, 46))
 
 
@@ -131,7 +130,8 @@ def test_a_truncation_by_someone_else_restarts_at_the_top(tmp_path: Path) -> Non
     reader = logs.LogReader(str(tmp_path), None, tail=0)
     (tmp_path / "log").write_bytes(numbered(1, 3))  # `> log` by hand: no rotate.py
     records = read_all(reader)
-    assert "truncated" in str(records[0]["line"])
+    _, text = records[0]
+    assert "truncated" in text
     assert seqs(records) == [1, 2, 3]
 
 
@@ -139,8 +139,8 @@ def test_long_lines_come_in_pieces_with_exact_offsets(tmp_path: Path) -> None:
     long = b"x" * (logs.MAX_LINE * 2 + 100)
     append(tmp_path, long + b"\nshort seq=1\n")
     records = read_all(logs.LogReader(str(tmp_path), 0, tail=0))
-    assert [len(str(r["line"])) for r in records] == [logs.MAX_LINE, logs.MAX_LINE, 100, 11]
-    assert [r["offset"] for r in records] == [
+    assert [len(text) for _, text in records] == [logs.MAX_LINE, logs.MAX_LINE, 100, 11]
+    assert [offset for offset, _ in records] == [
         logs.MAX_LINE,
         2 * logs.MAX_LINE,
         len(long) + 1,
@@ -148,7 +148,7 @@ def test_long_lines_come_in_pieces_with_exact_offsets(tmp_path: Path) -> None:
     ]
     # Resuming from a piece's offset continues with the next piece.
     again = read_all(logs.LogReader(str(tmp_path), logs.MAX_LINE, tail=0))
-    assert [r["offset"] for r in again] == [r["offset"] for r in records[1:]]
+    assert again == records[1:]
 
 
 def test_stream_reports_a_removed_replica(
@@ -222,9 +222,7 @@ def test_rotation_under_a_busy_writer(log_dir: Path, request: pytest.FixtureRequ
     boundaries = set()
 
     def drain() -> None:
-        seen.extend(
-            (int(str(r["offset"])), int(str(r["line"]).rsplit("=", 1)[1])) for r in read_all(reader)
-        )
+        seen.extend((offset, int(text.rsplit("=", 1)[1])) for offset, text in read_all(reader))
 
     try:
         while len(boundaries) < 30:

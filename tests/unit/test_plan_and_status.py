@@ -5,11 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from fleetdeck.core.fleet.snapshot import DeploymentStatus, ReplicaStatus
 from fleetdeck.core.inventory import Inventory, parse_inventory
 from fleetdeck.core.policy.plan import Start, Stop, make_plan
 from fleetdeck.core.policy.status import deployment_status, replica_status
-from fleetdeck.hosts.observations import GpuReading, HostLoad, HostObservation, ReplicaObservation
+from fleetdeck.hosts.observations import (
+    ExitRecord,
+    GpuReading,
+    HostLoad,
+    HostObservation,
+    ReplicaObservation,
+)
+
+# Validated as the console validates what hosts send: lists become tuples, and so on.
+REPLICA = TypeAdapter(ReplicaObservation)
+GPU = TypeAdapter(GpuReading)
 
 INVENTORY = """
 [fleet]
@@ -40,21 +52,44 @@ def replica(deployment: str, name: str, **fields: Any) -> ReplicaObservation:
         "deployment": deployment,
         "replica": name,
         "port": 8100,
+        "bind_host": "127.0.0.1",
         "spec_hash": "h",
+        "gpu_uuids": [f"GPU-{name}"],
+        "pid": None,
         "alive": True,
         "wrapper_alive": True,
         "healthy": True,
-        "gpu_uuids": [f"GPU-{name}"],
+        "stop_requested": False,
+        "exits": [],
+        "started_at": None,
+        "created_at": None,
+        "log_size": 0,
+        "log_tail": [],
     }
     base.update(fields)
-    return ReplicaObservation.from_json(base)
+    return REPLICA.validate_python(base)
+
+
+def gpu_reading(index: int, uuid: str, *processes: dict[str, object]) -> GpuReading:
+    """An H100 that reports nothing but its processes."""
+    return GPU.validate_python(
+        {
+            "index": index,
+            "uuid": uuid,
+            "name": "H100",
+            "temperature_c": None,
+            "utilization_pct": None,
+            "memory_used_mib": None,
+            "memory_total_mib": None,
+            "power_w": None,
+            "power_limit_w": None,
+            "processes": list(processes),
+        }
+    )
 
 
 def host_obs(name: str, *replicas: ReplicaObservation, gpus: int = 2) -> HostObservation:
-    readings = tuple(
-        GpuReading.from_json({"index": i, "uuid": f"GPU-{name}-{i}", "name": "H100"})
-        for i in range(gpus)
-    )
+    readings = tuple(gpu_reading(i, f"GPU-{name}-{i}") for i in range(gpus))
     return HostObservation(0.0, replicas, readings, "simulated", HostLoad(None, None, None, None))
 
 
@@ -137,7 +172,8 @@ def test_recreate_stops_every_old_replica_first() -> None:
 
 def test_replica_that_keeps_failing_at_start_is_stopped_and_not_replaced() -> None:
     looping = replica(
-        "llm", "a-0", alive=False, healthy=False, exits=[[1, 1.0], [1, 2.0], [1, 3.0]],
+        "llm", "a-0", alive=False, healthy=False,
+        exits=[ExitRecord(1, 1.0), ExitRecord(1, 2.0), ExitRecord(1, 3.0)],
         start_failures=3, log_tail=["ValueError: ... less than desired GPU memory utilization"],
     )  # fmt: skip
     observed = {"a": host_obs("a", looping), "b": host_obs("b", replica("llm", "b-0"))}
@@ -197,7 +233,7 @@ def test_replica_statuses() -> None:
         "loading weights",
     )
     crashed = replica(
-        "llm", "a-0", alive=False, healthy=False, exits=[[1, 5.0]],
+        "llm", "a-0", alive=False, healthy=False, exits=[ExitRecord(1, 5.0)],
         log_tail=["OSError: [Errno 98] Address already in use"],
     )  # fmt: skip
     derived = status(crashed)
@@ -226,9 +262,7 @@ def test_deployment_statuses() -> None:
 
 def test_gpus_held_by_a_foreign_tenant_or_a_stopping_replica_are_skipped() -> None:
     def gpu(index: int, *processes: dict[str, object]) -> GpuReading:
-        return GpuReading.from_json(
-            {"index": index, "uuid": f"GPU-a-{index}", "name": "H100", "processes": list(processes)}
-        )
+        return gpu_reading(index, f"GPU-a-{index}", *processes)
 
     foreign = {"pid": 4242, "memory_mib": 20000.0}  # someone else's training job
     our_worker = {"pid": 777, "memory_mib": 70000.0, "ours": True, "replica": "llm/a-0"}
