@@ -46,6 +46,16 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class GpuProcessSnapshot(Frozen):
+    """A process holding memory on a GPU: one of our replicas' or a foreign tenant's."""
+
+    pid: int | None = None
+    memory_mib: float | None = None  # None where the driver cannot tell
+    ours: bool = False
+    replica: str | None = None  # "deployment/replica" when ours
+    deployment: str | None = None  # the replica's deployment, so nobody splits the id
+
+
 class GpuSnapshot(Frozen):
     index: int
     uuid: str
@@ -56,6 +66,7 @@ class GpuSnapshot(Frozen):
     memory_total_mib: float | None = None
     power_w: float | None = None
     power_limit_w: float | None = None
+    processes: tuple[GpuProcessSnapshot, ...] = ()
 
 
 class HostSnapshot(Frozen):
@@ -69,6 +80,21 @@ class HostSnapshot(Frozen):
     memory_used_mib: float | None = None
     memory_total_mib: float | None = None
     lease_holder: str | None = None  # the controller in charge of this host, if any
+    # Added for the hosts screens; all optional so older readers and JSON keep working.
+    load_5m: float | None = None
+    load_15m: float | None = None
+    cpu_count: int | None = None
+    disk_path: str | None = None  # where the host keeps its state (what fills up)
+    disk_used_bytes: int | None = None
+    disk_total_bytes: int | None = None
+    disk_free_bytes: int | None = None  # free to an unprivileged user, as df shows
+    net_rx_bytes_s: float | None = None  # every interface but lo
+    net_tx_bytes_s: float | None = None
+    # Both on the host's clock, so "expires in" is their difference, whatever our clock.
+    lease_expires_at: float | None = None
+    observed_at: float | None = None  # the host's time of the observation shown
+    gpu_source: str | None = None  # nvml, nvidia-smi, simulated or none; None: not observed
+    gpu_error: str | None = None  # why no GPU source answered
 
 
 class LatencyPercentiles(Frozen):

@@ -9,6 +9,7 @@ from fleetdeck.core.fleet.snapshot import (
     READY,
     DeploymentSnapshot,
     FleetSnapshot,
+    GpuProcessSnapshot,
     GpuSnapshot,
     HostSnapshot,
     HostState,
@@ -22,7 +23,7 @@ from fleetdeck.core.policy.failure_reason import error_excerpt
 from fleetdeck.core.policy.plan import Start
 from fleetdeck.core.policy.status import deployment_status, replica_status
 from fleetdeck.hosts.errors import HostError
-from fleetdeck.hosts.observations import HostObservation, ReplicaObservation
+from fleetdeck.hosts.observations import GpuReading, HostObservation, ReplicaObservation
 
 DEFAULT_IDLE_WINDOW_S = 60.0
 
@@ -156,24 +157,69 @@ def _replica_snapshot(
 
 def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
     observation = view.observation
+    error = str(view.error) if view.error else None
     if observation is None:
-        return HostSnapshot(
-            name=name,
-            address=address,
-            state=view.state,
-            error=str(view.error) if view.error else None,
-        )
+        return HostSnapshot(name=name, address=address, state=view.state, error=error)
+    load = observation.load
+    lease = observation.lease
+    # The replicas named on this host say which deployment a GPU process serves; the id's
+    # own spelling is only the fallback (a process of a replica the host no longer lists).
+    deployments = {r.replica_id: r.deployment for r in observation.replicas}
     return HostSnapshot(
         name=name,
         address=address,
         state=view.state,
-        # The snapshot's GPU fields are a subset of the reading's, with the same names.
-        gpus=tuple(GpuSnapshot.model_validate(g, from_attributes=True) for g in observation.gpus),
-        cpu_pct=observation.load.cpu_pct,
-        load_1m=observation.load.load_1m,
-        memory_used_mib=observation.load.memory_used_mib,
-        memory_total_mib=observation.load.memory_total_mib,
-        lease_holder=observation.lease.holder
-        if observation.lease and observation.lease.expires_at > observation.time
+        error=error,
+        gpus=tuple(_gpu_snapshot(g, deployments) for g in observation.gpus),
+        cpu_pct=load.cpu_pct,
+        load_1m=load.load_1m,
+        load_5m=load.load_5m,
+        load_15m=load.load_15m,
+        cpu_count=load.cpu_count,
+        memory_used_mib=load.memory_used_mib,
+        memory_total_mib=load.memory_total_mib,
+        disk_path=load.disk_path,
+        disk_used_bytes=load.disk_used_bytes,
+        disk_total_bytes=load.disk_total_bytes,
+        disk_free_bytes=load.disk_free_bytes,
+        net_rx_bytes_s=load.net_rx_bytes_s,
+        net_tx_bytes_s=load.net_tx_bytes_s,
+        # An expired lease binds nobody: the host is free for any controller to take.
+        lease_holder=lease.holder if lease and lease.expires_at > observation.time else None,
+        lease_expires_at=lease.expires_at
+        if lease and lease.expires_at > observation.time
         else None,
+        observed_at=observation.time,
+        gpu_source=observation.gpu_source,
+        gpu_error=observation.gpu_error,
     )
+
+
+def _gpu_snapshot(reading: GpuReading, deployments: Mapping[str, str]) -> GpuSnapshot:
+    return GpuSnapshot(
+        index=reading.index,
+        uuid=reading.uuid,
+        name=reading.name,
+        temperature_c=reading.temperature_c,
+        utilization_pct=reading.utilization_pct,
+        memory_used_mib=reading.memory_used_mib,
+        memory_total_mib=reading.memory_total_mib,
+        power_w=reading.power_w,
+        power_limit_w=reading.power_limit_w,
+        processes=tuple(
+            GpuProcessSnapshot(
+                pid=p.pid,
+                memory_mib=p.memory_mib,
+                ours=p.ours,
+                replica=p.replica,
+                deployment=_deployment_of(p.replica, deployments) if p.ours else None,
+            )
+            for p in reading.processes
+        ),
+    )
+
+
+def _deployment_of(replica: str | None, deployments: Mapping[str, str]) -> str | None:
+    if replica is None:
+        return None
+    return deployments.get(replica) or replica.rpartition("/")[0] or None
