@@ -26,6 +26,17 @@ LEVEL_VARIABLES: tuple[str, ...] = ("level-info", "level-warning", "level-error"
 SPARKLINE_VARIABLES: tuple[str, ...] = ("spark-rate", "spark-latency")
 """Colours of the request-rate and latency sparklines."""
 
+HOST_VARIABLES: tuple[str, ...] = (
+    "temp-ok",
+    "temp-warm",
+    "temp-hot",
+    "meter-fill",
+    "meter-empty",
+    "process-ours",
+    "process-foreign",
+)
+"""Colours of the hosts screens: GPU temperature levels, usage bars, whose process."""
+
 # For themes that are not ours (Textual's built-ins, picked from the command palette):
 # borrow the theme's own semantic colours so the lights still match its palette.
 _STATUS_FROM_THEME: dict[str, str] = {
@@ -41,6 +52,13 @@ _STATUS_FROM_THEME: dict[str, str] = {
     "level-error": "error",
     "spark-rate": "primary",
     "spark-latency": "accent",
+    "temp-ok": "success",
+    "temp-warm": "warning",
+    "temp-hot": "error",
+    "meter-fill": "primary",
+    "meter-empty": "foreground-muted",
+    "process-ours": "success",
+    "process-foreign": "warning",
 }
 
 FLEETDECK_DARK = Theme(
@@ -69,6 +87,13 @@ FLEETDECK_DARK = Theme(
         "level-error": "#F85149",
         "spark-rate": "#58A6FF",
         "spark-latency": "#F5A524",
+        "temp-ok": "#3FB950",
+        "temp-warm": "#D29922",
+        "temp-hot": "#F85149",
+        "meter-fill": "#58A6FF",
+        "meter-empty": "#484F58",
+        "process-ours": "#56B6C2",
+        "process-foreign": "#F5A524",
         "footer-key-foreground": "#4C9EEB",
     },
 )
@@ -99,6 +124,13 @@ FLEETDECK_LIGHT = Theme(
         "level-error": "#CF222E",
         "spark-rate": "#0969DA",
         "spark-latency": "#BF8700",
+        "temp-ok": "#1A7F37",
+        "temp-warm": "#9A6700",
+        "temp-hot": "#CF222E",
+        "meter-fill": "#0969DA",
+        "meter-empty": "#AFB8C1",
+        "process-ours": "#1B7C83",
+        "process-foreign": "#BF8700",
         "footer-key-foreground": "#0969DA",
     },
 )
@@ -108,7 +140,7 @@ DEFAULT_THEME = FLEETDECK_DARK.name
 
 
 def status_variable_defaults(theme: Theme) -> dict[str, str]:
-    """Status, level and sparkline colours for a theme that lacks them.
+    """Status, level, sparkline and host colours for a theme that lacks them.
 
     Used by App.get_theme_variable_defaults.
 

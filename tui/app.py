@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
@@ -35,7 +34,9 @@ from fleetdeck.tui.deployment_access import ClientHint
 from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
 from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
 from fleetdeck.tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.screens.help import HelpScreen
+from fleetdeck.tui.screens.hosts import HostsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.hosts_table import HostsTable
@@ -60,6 +61,7 @@ class FleetdeckApp(DeploymentActions):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("e", "toggle_events", "Events"),
+        Binding("h", "hosts", "Hosts"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
 
@@ -147,6 +149,9 @@ class FleetdeckApp(DeploymentActions):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_hosts(self) -> None:
+        self.push_screen(HostsScreen())
+
     def action_toggle_events(self) -> None:
         self._events.display = not self._events.display
 
@@ -156,8 +161,9 @@ class FleetdeckApp(DeploymentActions):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DEPLOYMENT_ACTIONS:
-            return self.deployment_action_allowed()
-        if action == "toggle_events":
+            # Hidden on the hosts screens: no deployment is in sight there to act on.
+            return not isinstance(self.screen, FleetFollower) and self.deployment_action_allowed()
+        if action in ("toggle_events", "hosts"):
             return self.screen is self.screen_stack[0]
         return True
 
@@ -167,7 +173,9 @@ class FleetdeckApp(DeploymentActions):
         if isinstance(screen, DeploymentScreen):
             return screen.deployment_name
         table = self._deployments
-        if isinstance(screen, ModalScreen) or not table.row_count:
+        # Only the fleet screen's cursor picks one: under a modal, or on a screen of
+        # hosts, the deployments table is out of sight and must not be acted on.
+        if screen is not self.screen_stack[0] or not table.row_count:
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return row_key.value

@@ -184,6 +184,7 @@ def test_older_readers_json_gains_fields_and_loses_none() -> None:
         "deployment": None,
     }
     # A snapshot written by an older fleetdeck (no new keys) still reads.
-    old = {"name": "a", "address": "local", "state": "up", "gpus": [gpu(0)]}
-    old["gpus"][0].pop("processes")
+    old_gpu = gpu(0)
+    del old_gpu["processes"]
+    old = {"name": "a", "address": "local", "state": "up", "gpus": [old_gpu]}
     assert HostSnapshot.model_validate(old).gpus[0].processes == ()
