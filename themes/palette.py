@@ -23,8 +23,14 @@ STATUS_VARIABLES: tuple[str, ...] = (
 LEVEL_VARIABLES: tuple[str, ...] = ("level-info", "level-warning", "level-error")
 """Colours of an event's level (`Event.level`) in the events panel."""
 
-SPARKLINE_VARIABLES: tuple[str, ...] = ("spark-rate", "spark-latency")
-"""Colours of the request-rate and latency sparklines."""
+SPARKLINE_VARIABLES: tuple[str, ...] = (
+    "spark-rate",
+    "spark-latency",
+    "spark-latency-warning",
+    "spark-latency-critical",
+)
+"""Colours of the request-rate and latency sparklines; latency points past the console's
+thresholds (tui/widgets/metrics_text.py) take the warning and critical ones."""
 
 # For themes that are not ours (Textual's built-ins, picked from the command palette):
 # borrow the theme's own semantic colours so the lights still match its palette.
@@ -41,6 +47,8 @@ _STATUS_FROM_THEME: dict[str, str] = {
     "level-error": "error",
     "spark-rate": "primary",
     "spark-latency": "accent",
+    "spark-latency-warning": "warning",
+    "spark-latency-critical": "error",
 }
 
 FLEETDECK_DARK = Theme(
@@ -69,6 +77,8 @@ FLEETDECK_DARK = Theme(
         "level-error": "#F85149",
         "spark-rate": "#58A6FF",
         "spark-latency": "#F5A524",
+        "spark-latency-warning": "#DB6D28",
+        "spark-latency-critical": "#F85149",
         "footer-key-foreground": "#4C9EEB",
     },
 )
@@ -99,6 +109,8 @@ FLEETDECK_LIGHT = Theme(
         "level-error": "#CF222E",
         "spark-rate": "#0969DA",
         "spark-latency": "#BF8700",
+        "spark-latency-warning": "#BC4C00",
+        "spark-latency-critical": "#CF222E",
         "footer-key-foreground": "#0969DA",
     },
 )

@@ -8,6 +8,8 @@ snapshot. Events arrive through `subscribe` and are marshalled in as messages. A
 their failures are reported in one place, `on_worker_state_changed`.
 
 Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` lists all.
+`/` filters the deployments (tui/widgets/filter_input.py); the tables sort and move
+themselves (`o`/`O`, j/k/g/G).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fleetdeck.tui.screens.deployment import DeploymentScreen
 from fleetdeck.tui.screens.help import HelpScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
+from fleetdeck.tui.widgets.filter_input import FilterInput
 from fleetdeck.tui.widgets.hosts_table import HostsTable
 
 SNAPSHOT_WORKER = "snapshots"
@@ -60,6 +63,7 @@ class FleetdeckApp(DeploymentActions):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("e", "toggle_events", "Events"),
+        Binding("slash", "open_filter", "Filter", key_display="/"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
 
@@ -90,10 +94,14 @@ class FleetdeckApp(DeploymentActions):
         self._deployments = DeploymentsTable(id="deployments")
         self._hosts = HostsTable(id="hosts")
         self._events = EventsPanel(id="events")
+        self._filter = FilterInput(id="filter")
+        self._filter.display = False  # until `/`
         yield Header()
         yield self._deployments
         yield self._hosts
         yield self._events
+        # After the tables, so that the first focus goes to the deployments.
+        yield self._filter
         yield Footer()
 
     def on_mount(self) -> None:
@@ -147,6 +155,24 @@ class FleetdeckApp(DeploymentActions):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_open_filter(self) -> None:
+        self._filter.value = self._deployments.filter_text
+        self._filter.display = True
+        self._filter.focus()
+
+    def on_filter_input_filter_edited(self, message: FilterInput.FilterEdited) -> None:
+        self._deployments.filter_text = message.text
+
+    def on_filter_input_filter_kept(self, message: FilterInput.FilterKept) -> None:
+        # The table's subtitle shows the filter from here on; the line is not needed.
+        self._filter.display = False
+        self._deployments.focus()
+
+    def on_filter_input_filter_cleared(self, message: FilterInput.FilterCleared) -> None:
+        self._deployments.filter_text = ""
+        self._filter.display = False
+        self._deployments.focus()
+
     def action_toggle_events(self) -> None:
         self._events.display = not self._events.display
 
@@ -157,7 +183,7 @@ class FleetdeckApp(DeploymentActions):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DEPLOYMENT_ACTIONS:
             return self.deployment_action_allowed()
-        if action == "toggle_events":
+        if action in ("toggle_events", "open_filter"):
             return self.screen is self.screen_stack[0]
         return True
 
