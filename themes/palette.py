@@ -23,8 +23,14 @@ STATUS_VARIABLES: tuple[str, ...] = (
 LEVEL_VARIABLES: tuple[str, ...] = ("level-info", "level-warning", "level-error")
 """Colours of an event's level (`Event.level`) in the events panel."""
 
-SPARKLINE_VARIABLES: tuple[str, ...] = ("spark-rate", "spark-latency")
-"""Colours of the request-rate and latency sparklines."""
+SPARKLINE_VARIABLES: tuple[str, ...] = (
+    "spark-rate",
+    "spark-latency",
+    "spark-latency-warning",
+    "spark-latency-critical",
+)
+"""Colours of the request-rate and latency sparklines; latency points past the console's
+thresholds (tui/widgets/metrics_text.py) take the warning and critical ones."""
 
 HOST_VARIABLES: tuple[str, ...] = (
     "temp-ok",
@@ -59,6 +65,8 @@ _STATUS_FROM_THEME: dict[str, str] = {
     "meter-empty": "foreground-muted",
     "process-ours": "success",
     "process-foreign": "warning",
+    "spark-latency-warning": "warning",
+    "spark-latency-critical": "error",
 }
 
 FLEETDECK_DARK = Theme(
@@ -94,6 +102,8 @@ FLEETDECK_DARK = Theme(
         "meter-empty": "#484F58",
         "process-ours": "#56B6C2",
         "process-foreign": "#F5A524",
+        "spark-latency-warning": "#DB6D28",
+        "spark-latency-critical": "#F85149",
         "footer-key-foreground": "#4C9EEB",
     },
 )
@@ -131,6 +141,8 @@ FLEETDECK_LIGHT = Theme(
         "meter-empty": "#AFB8C1",
         "process-ours": "#1B7C83",
         "process-foreign": "#BF8700",
+        "spark-latency-warning": "#BC4C00",
+        "spark-latency-critical": "#CF222E",
         "footer-key-foreground": "#0969DA",
     },
 )

@@ -8,6 +8,8 @@ snapshot. Events arrive through `subscribe` and are marshalled in as messages. A
 their failures are reported in one place, `on_worker_state_changed`.
 
 Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` lists all.
+`/` filters the deployments (tui/widgets/filter_input.py); the tables sort and move
+themselves (`o`/`O`, j/k/g/G).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from fleetdeck.tui.screens.help import HelpScreen
 from fleetdeck.tui.screens.hosts import HostsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
+from fleetdeck.tui.widgets.filter_input import FilterInput
 from fleetdeck.tui.widgets.hosts_table import HostsTable
 
 SNAPSHOT_WORKER = "snapshots"
@@ -62,6 +65,7 @@ class FleetdeckApp(DeploymentActions):
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("e", "toggle_events", "Events"),
         Binding("h", "hosts", "Hosts"),
+        Binding("slash", "open_filter", "Filter", key_display="/"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
 
@@ -92,10 +96,14 @@ class FleetdeckApp(DeploymentActions):
         self._deployments = DeploymentsTable(id="deployments")
         self._hosts = HostsTable(id="hosts")
         self._events = EventsPanel(id="events")
+        self._filter = FilterInput(id="filter")
+        self._filter.display = False  # until `/`
         yield Header()
         yield self._deployments
         yield self._hosts
         yield self._events
+        # After the tables, so that the first focus goes to the deployments.
+        yield self._filter
         yield Footer()
 
     def on_mount(self) -> None:
@@ -152,6 +160,24 @@ class FleetdeckApp(DeploymentActions):
     def action_hosts(self) -> None:
         self.push_screen(HostsScreen())
 
+    def action_open_filter(self) -> None:
+        self._filter.value = self._deployments.filter_text
+        self._filter.display = True
+        self._filter.focus()
+
+    def on_filter_input_filter_edited(self, message: FilterInput.FilterEdited) -> None:
+        self._deployments.filter_text = message.text
+
+    def on_filter_input_filter_kept(self, message: FilterInput.FilterKept) -> None:
+        # The table's subtitle shows the filter from here on; the line is not needed.
+        self._filter.display = False
+        self._deployments.focus()
+
+    def on_filter_input_filter_cleared(self, message: FilterInput.FilterCleared) -> None:
+        self._deployments.filter_text = ""
+        self._filter.display = False
+        self._deployments.focus()
+
     def action_toggle_events(self) -> None:
         self._events.display = not self._events.display
 
@@ -163,7 +189,7 @@ class FleetdeckApp(DeploymentActions):
         if action in DEPLOYMENT_ACTIONS:
             # Hidden on the hosts screens: no deployment is in sight there to act on.
             return not isinstance(self.screen, FleetFollower) and self.deployment_action_allowed()
-        if action in ("toggle_events", "hosts"):
+        if action in ("toggle_events", "hosts", "open_filter"):
             return self.screen is self.screen_stack[0]
         return True
 

@@ -16,6 +16,7 @@ from fleetdeck.core.fleet.snapshot import (
     ReplicaStatus,
 )
 from fleetdeck.core.policy.plan import Plan, Start, Stop
+from fleetdeck.core.policy.rollout_phase import rollout_phase
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -97,7 +98,9 @@ def status_table(snapshot: FleetSnapshot) -> str:
     rows = []
     for d in snapshot.deployments:
         rate, p95 = _rate_and_p95(d.metrics)
-        rows.append([d.name, d.status.value, f"{d.ready}/{d.desired}", rate, p95, *[""] * 6])
+        # Mid-rollout the ratio misleads ("3/2"): say what is happening instead.
+        ready = rollout_phase(d) or f"{d.ready}/{d.desired}"
+        rows.append([d.name, d.status.value, ready, rate, p95, *[""] * 6])
         for r in d.replicas:
             detail = r.phase or r.reason or ""
             rate, p95 = _rate_and_p95(r.metrics)

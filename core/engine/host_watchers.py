@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from fleetdeck.core.engine.host_session import HostSession
-from fleetdeck.core.fleet.snapshot import HostState
+from fleetdeck.core.fleet.snapshot import METRICS_INTERVAL_S, HostState
 from fleetdeck.hosts.backoff import Backoff, BackoffTimer
 from fleetdeck.hosts.errors import HostError
 
 if TYPE_CHECKING:
     from fleetdeck.core.engine.engine import Engine
 
-METRICS_INTERVAL_S = 2.0
 # After a lost watch: 1 s, doubling to 15 s, +-20 % so many hosts are not retried in step.
 WATCH_BACKOFF = Backoff(first_s=1.0, max_s=15.0, factor=2.0, jitter=0.2)
 

@@ -104,6 +104,10 @@ class LatencyPercentiles(Frozen):
     p95: float | None = None
 
 
+METRICS_INTERVAL_S = 2.0
+"""The engine reads /metrics this often, so a history's points are this far apart."""
+
+
 class MetricsSnapshot(Frozen):
     """What a replica's (or a deployment's summed) /metrics pages said lately.
 
@@ -127,7 +131,8 @@ class MetricsSnapshot(Frozen):
     ttft_s: LatencyPercentiles = LatencyPercentiles()
     inter_token_latency_s: LatencyPercentiles = LatencyPercentiles()
     queue_time_s: LatencyPercentiles = LatencyPercentiles()
-    # Sparklines, oldest first, one point per scrape (0.0 while unknown).
+    # Sparklines, oldest first, one point per scrape (every METRICS_INTERVAL_S; 0.0 while
+    # unknown).
     request_rate_history: tuple[float, ...] = ()
     e2e_p95_history: tuple[float, ...] = ()
 

@@ -1,36 +1,57 @@
-"""One row per deployment: status, name, ready/desired, load, latency, hosts, model, endpoint."""
+"""One row per deployment: status, name, ready/desired, load, latency, hosts, model, endpoint.
+
+The rows shown are the snapshot's deployments through the filter and the sort
+(tui/deployment_rows.py, pure); the sort column's header carries ▲ or ▼ (unsorted:
+the inventory's order), the filter is shown in the border's subtitle.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import DataTable
 
-from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.core.fleet.snapshot import METRICS_INTERVAL_S, DeploymentSnapshot
+from fleetdeck.core.policy.rollout_phase import rollout_phase
 from fleetdeck.tui.deployment_access import api_base
+from fleetdeck.tui.deployment_rows import filter_deployments, replica_hosts, sort_deployments
 from fleetdeck.tui.messages import DeploymentSelected
 from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
 from fleetdeck.tui.widgets.keyed_table import Cells, KeyedTable
-from fleetdeck.tui.widgets.metrics_text import format_rate, format_seconds, spark_bars
+from fleetdeck.tui.widgets.metrics_text import (
+    format_rate,
+    format_seconds,
+    format_span,
+    latency_variable,
+    range_bars,
+    spark_points,
+    spark_scale,
+)
 from fleetdeck.tui.widgets.status_light import deployment_light, light_style, styled_light
 
 SPARK_WIDTH = 8
-
-
-def replica_hosts(deployment: DeploymentSnapshot) -> str:
-    """Hosts the replicas run on, each once, in replica order."""
-    hosts = dict.fromkeys(replica.host for replica in deployment.replicas)
-    return ", ".join(hosts) or NO_VALUE
+SPARK_SPAN = format_span(SPARK_WIDTH * METRICS_INTERVAL_S)
+ASCENDING, DESCENDING = "▲", "▼"
 
 
 class DeploymentsTable(KeyedTable):
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("O", "flip_sort", "Reverse", show=False),
+    ]
+
     COLUMNS = (
         ("status", "Status"),
         ("name", "Deployment"),
         ("ready", "Ready"),
-        ("rate", "Req/s"),
-        ("p95", "p95"),
+        # The sparklines' time span is fixed by their width, so the header says it once.
+        ("rate", f"Req/s · {SPARK_SPAN}"),
+        ("p95", f"p95 · {SPARK_SPAN}"),
         ("hosts", "Hosts"),
         ("model", "Model"),
         ("endpoint", "Endpoint"),
@@ -38,44 +59,112 @@ class DeploymentsTable(KeyedTable):
 
     deployments: var[tuple[DeploymentSnapshot, ...]] = var(())
     """Set by the app from each snapshot; the rows follow."""
+    filter_text: var[str] = var("")
+    """Only deployments matching this are shown (tui/deployment_rows.py)."""
+    sort_column: var[str | None] = var(None)
+    """None: the snapshot's (inventory) order."""
+    sort_descending: var[bool] = var(False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Deployments"
+        self._label_sort()
 
     def watch_deployments(self) -> None:
         self.refresh_rows()
 
+    def watch_filter_text(self, text: str) -> None:
+        self.border_subtitle = f"filter: {text}" if text else ""
+        self.refresh_rows()
+
+    def watch_sort_column(self) -> None:
+        self._label_sort()
+        self.refresh_rows()
+
+    def watch_sort_descending(self) -> None:
+        self._label_sort()
+        self.refresh_rows()
+
+    def action_cycle_sort(self) -> None:
+        # Through every column, then back to the inventory's order.
+        keys: list[str | None] = [*(key for key, _label in self.COLUMNS), None]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_descending = False
+
+    def action_flip_sort(self) -> None:
+        self.sort_descending = not self.sort_descending
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        # A click on the sorted column flips it; on another column, sorts by that one.
+        event.stop()
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.sort_descending = not self.sort_descending
+        else:
+            self.sort_column = column
+            self.sort_descending = False
+
+    def _label_sort(self) -> None:
+        arrow = DESCENDING if self.sort_descending else ASCENDING
+        for key, label in self.COLUMNS:
+            self.relabel(key, f"{label} {arrow}" if key == self.sort_column else label)
+
+    def shown(self) -> tuple[DeploymentSnapshot, ...]:
+        """The deployments in the table, filtered and in display order."""
+        kept = filter_deployments(self.deployments, self.filter_text)
+        if self.sort_column is None:
+            return kept
+        return sort_deployments(kept, self.sort_column, descending=self.sort_descending)
+
     def refresh_rows(self) -> None:
-        self.sync_rows({d.name: self._cells(d) for d in self.deployments})
+        self.sync_rows({d.name: self._cells(d) for d in self.shown()})
 
     def _cells(self, deployment: DeploymentSnapshot) -> Cells:
         variables = self.app.theme_variables
         metrics = deployment.metrics
+        # Mid-rollout "3/2" reads as a bug; the phase says what is going on.
+        ready = rollout_phase(deployment) or f"{deployment.ready}/{deployment.desired}"
+        rate_style = light_style("spark-rate", variables)
         return (
             styled_light(deployment_light(deployment.status), variables),
             Text(deployment.name),
-            Text(f"{deployment.ready}/{deployment.desired}", justify="right"),
+            Text(ready, justify="right"),
             self._trend(
                 format_rate(metrics.request_rate) if metrics else NO_VALUE,
                 metrics.request_rate_history if metrics else (),
-                light_style("spark-rate", variables),
+                lambda _value: rate_style,
+                format_rate,
             ),
             self._trend(
                 format_seconds(metrics.e2e_latency_s.p95) if metrics else NO_VALUE,
                 metrics.e2e_p95_history if metrics else (),
-                light_style("spark-latency", variables),
+                lambda value: light_style(latency_variable(value), variables),
+                format_seconds,
             ),
-            Text(replica_hosts(deployment)),
+            Text(replica_hosts(deployment) or NO_VALUE),
             Text(deployment.model),
             Text(api_base(deployment) or NO_VALUE),
         )
 
     @staticmethod
-    def _trend(figure: str, history: tuple[float, ...], style: Style) -> Text:
-        """The current figure, then a sparkline of its recent history (a cell is no widget)."""
+    def _trend(
+        figure: str,
+        history: Sequence[float],
+        style_of: Callable[[float], Style],
+        unit: Callable[[float], str],
+    ) -> Text:
+        """The figure, a sparkline of its history, and the range the bars span.
+
+        A cell is no widget, so the sparkline is block characters, each coloured for its
+        own point (a latency spike turns the theme's warning colour where it happened).
+        """
+        points = spark_points(history, SPARK_WIDTH)
         text = Text(f"{figure:>5} ", justify="left")
-        text.append(spark_bars(history, SPARK_WIDTH), style)
+        for bar, value in zip(range_bars(points), points, strict=True):
+            text.append(bar, style_of(value))
+        scale = spark_scale(points, unit)
+        if scale:
+            text.append(f" {scale}", Style(dim=True))
         return text
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

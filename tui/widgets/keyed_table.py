@@ -2,7 +2,9 @@
 
 Rows are never cleared and re-added: a changed cell is updated where it is, a row is
 added only for a new key and removed only when its key disappears. That keeps the
-cursor, the scroll position and the row objects stable while the fleet changes.
+cursor, the scroll position and the row objects stable while the fleet changes. When
+the order changes (a sort), the rows are reordered in place and the cursor follows the
+row it was on, not the position.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 Cells = Sequence[Text]
 
@@ -29,8 +33,19 @@ def same_cell(old: object, new: Text) -> bool:
 class KeyedTable(DataTable[Text]):
     """Subclasses declare COLUMNS and call `sync_rows` with every row's cells."""
 
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        # vi-style moves beside the arrows: the console is driven from the home row.
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g,home", "scroll_top", "First row", show=False),
+        Binding("G,end", "scroll_bottom", "Last row", show=False),
+    ]
+
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
     """(column key, header label), in display order."""
+
+    KEY_COLUMN: ClassVar[str] = "name"
+    """The column whose text is the row's key."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", show_cursor=False)
@@ -53,7 +68,16 @@ class KeyedTable(DataTable[Text]):
     def refresh_rows(self) -> None:
         """Rebuild every row from the widget's current data (subclasses implement)."""
 
+    def cursor_key(self) -> str | None:
+        """The key of the row under the cursor (None when the table is empty)."""
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
     def sync_rows(self, rows: Mapping[str, Cells]) -> None:
+        """Show exactly `rows`, in the mapping's order."""
+        under_cursor = self.cursor_key()
         for row_key in [key for key in self.rows if key.value not in rows]:
             self.remove_row(row_key)
         for key, cells in rows.items():
@@ -63,3 +87,27 @@ class KeyedTable(DataTable[Text]):
             for (column_key, _label), cell in zip(self.COLUMNS, cells, strict=True):
                 if not same_cell(self.get_cell(key, column_key), cell):
                     self.update_cell(key, column_key, cell, update_width=True)
+        self._order_rows(list(rows))
+        if under_cursor is not None and under_cursor in rows and self.cursor_key() != under_cursor:
+            self.move_cursor(row=self.get_row_index(under_cursor), scroll=False)
+
+    def _order_rows(self, order: list[str]) -> None:
+        if [row.key.value for row in self.ordered_rows] == order:
+            return
+        position = {key: index for index, key in enumerate(order)}
+        # DataTable.sort keeps the row objects and only moves them; its key function
+        # sees cell values, so the rows are found by their key column's text.
+        self.sort(self.KEY_COLUMN, key=lambda cell: position[cell.plain])
+
+    def relabel(self, column_key: str, label: str) -> None:
+        """Change a column's header text (DataTable has no public way to)."""
+        column = self.columns[ColumnKey(column_key)]
+        if column.label.plain == label:
+            return
+        column.label = Text(label)
+        # Re-measuring a cell of the column makes DataTable re-measure the header too.
+        if self.row_count:
+            first = self.ordered_rows[0].key
+            self.update_cell(first, column_key, self.get_cell(first, column_key), update_width=True)
+        else:
+            self.refresh()
