@@ -36,6 +36,7 @@ from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, 
 from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
 from fleetdeck.tui.screens.deployment import DeploymentScreen
 from fleetdeck.tui.screens.help import HelpScreen
+from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.hosts_table import HostsTable
@@ -60,6 +61,7 @@ class FleetdeckApp(DeploymentActions):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("e", "toggle_events", "Events"),
+        Binding("l", "logs", "Logs"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
 
@@ -121,7 +123,7 @@ class FleetdeckApp(DeploymentActions):
             self._hosts.hosts = snapshot.hosts
             self.sub_title = fleet_summary(snapshot)
             for screen in self.screen_stack:
-                if isinstance(screen, DeploymentScreen):
+                if isinstance(screen, DeploymentScreen | LogsScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
         self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
@@ -143,6 +145,15 @@ class FleetdeckApp(DeploymentActions):
             )
         )
 
+    def action_logs(self) -> None:
+        """Every replica of the cursor's deployment, merged (the detail screen's `l` opens one)."""
+        name = self.selected_deployment()
+        if name is not None:
+            shown = self.snapshot.deployment(name) if self.snapshot else None
+            self.push_screen(
+                LogsScreen(name, self._backend, deployment=shown, flush_s=self._log_flush_s)
+            )
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -159,6 +170,9 @@ class FleetdeckApp(DeploymentActions):
             return self.deployment_action_allowed()
         if action == "toggle_events":
             return self.screen is self.screen_stack[0]
+        if action == "logs":
+            on_fleet = self.screen is self.screen_stack[0]
+            return on_fleet and (True if self.selected_deployment() is not None else None)
         return True
 
     def selected_deployment(self) -> str | None:
