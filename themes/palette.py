@@ -43,6 +43,15 @@ HOST_VARIABLES: tuple[str, ...] = (
 )
 """Colours of the hosts screens: GPU temperature levels, usage bars, whose process."""
 
+LOG_VARIABLES: tuple[str, ...] = (
+    *(f"log-replica-{index}" for index in range(6)),
+    "log-match",
+    "log-match-text",
+    "log-notice",
+)
+"""The logs screen: a replica prefix's colour by slot (tui.log_model.REPLICA_COLOURS),
+a search match's background and text, and fleetdeck's own notice lines."""
+
 # For themes that are not ours (Textual's built-ins, picked from the command palette):
 # borrow the theme's own semantic colours so the lights still match its palette.
 _STATUS_FROM_THEME: dict[str, str] = {
@@ -67,6 +76,15 @@ _STATUS_FROM_THEME: dict[str, str] = {
     "process-foreign": "warning",
     "spark-latency-warning": "warning",
     "spark-latency-critical": "error",
+    "log-replica-0": "primary",
+    "log-replica-1": "success",
+    "log-replica-2": "accent",
+    "log-replica-3": "secondary",
+    "log-replica-4": "warning",
+    "log-replica-5": "error",
+    "log-match": "accent",
+    "log-match-text": "background",
+    "log-notice": "foreground-muted",
 }
 
 FLEETDECK_DARK = Theme(
@@ -104,6 +122,15 @@ FLEETDECK_DARK = Theme(
         "process-foreign": "#F5A524",
         "spark-latency-warning": "#DB6D28",
         "spark-latency-critical": "#F85149",
+        "log-replica-0": "#58A6FF",
+        "log-replica-1": "#3FB950",
+        "log-replica-2": "#F5A524",
+        "log-replica-3": "#D2A8FF",
+        "log-replica-4": "#56B6C2",
+        "log-replica-5": "#FF7B72",
+        "log-match": "#F5A524",
+        "log-match-text": "#0E1116",
+        "log-notice": "#8B949E",
         "footer-key-foreground": "#4C9EEB",
     },
 )
@@ -143,6 +170,15 @@ FLEETDECK_LIGHT = Theme(
         "process-foreign": "#BF8700",
         "spark-latency-warning": "#BC4C00",
         "spark-latency-critical": "#CF222E",
+        "log-replica-0": "#0969DA",
+        "log-replica-1": "#1A7F37",
+        "log-replica-2": "#9A6700",
+        "log-replica-3": "#8250DF",
+        "log-replica-4": "#1B7C83",
+        "log-replica-5": "#CF222E",
+        "log-match": "#FFD33D",
+        "log-match-text": "#1F2328",
+        "log-notice": "#59636E",
         "footer-key-foreground": "#0969DA",
     },
 )
@@ -152,7 +188,7 @@ DEFAULT_THEME = FLEETDECK_DARK.name
 
 
 def status_variable_defaults(theme: Theme) -> dict[str, str]:
-    """Status, level, sparkline and host colours for a theme that lacks them.
+    """Status, level, sparkline, host and log colours for a theme that lacks them.
 
     Used by App.get_theme_variable_defaults.
 

@@ -39,6 +39,7 @@ from fleetdeck.tui.screens.deployment import DeploymentScreen
 from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.screens.help import HelpScreen
 from fleetdeck.tui.screens.hosts import HostsScreen
+from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.filter_input import FilterInput
@@ -66,6 +67,7 @@ class FleetdeckApp(DeploymentActions):
         Binding("e", "toggle_events", "Events"),
         Binding("h", "hosts", "Hosts"),
         Binding("slash", "open_filter", "Filter", key_display="/"),
+        Binding("l", "logs", "Logs"),
         Binding("t", "toggle_theme", "Light/dark", show=False),
     ]
 
@@ -131,7 +133,7 @@ class FleetdeckApp(DeploymentActions):
             self._hosts.hosts = snapshot.hosts
             self.sub_title = fleet_summary(snapshot)
             for screen in self.screen_stack:
-                if isinstance(screen, DeploymentScreen):
+                if isinstance(screen, DeploymentScreen | LogsScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
         self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
@@ -152,6 +154,15 @@ class FleetdeckApp(DeploymentActions):
                 log_flush_s=self._log_flush_s,
             )
         )
+
+    def action_logs(self) -> None:
+        """Every replica of the cursor's deployment, merged (the detail screen's `l` opens one)."""
+        name = self.selected_deployment()
+        if name is not None:
+            shown = self.snapshot.deployment(name) if self.snapshot else None
+            self.push_screen(
+                LogsScreen(name, self._backend, deployment=shown, flush_s=self._log_flush_s)
+            )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -187,10 +198,15 @@ class FleetdeckApp(DeploymentActions):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DEPLOYMENT_ACTIONS:
-            # Hidden on the hosts screens: no deployment is in sight there to act on.
-            return not isinstance(self.screen, FleetFollower) and self.deployment_action_allowed()
+            # Hidden on the hosts and logs screens: their keys (s saves a log) come first,
+            # and the fleet table's cursor row is out of sight there.
+            hidden = isinstance(self.screen, (FleetFollower, LogsScreen))
+            return not hidden and self.deployment_action_allowed()
         if action in ("toggle_events", "hosts", "open_filter"):
             return self.screen is self.screen_stack[0]
+        if action == "logs":
+            on_fleet = self.screen is self.screen_stack[0]
+            return on_fleet and (True if self.selected_deployment() is not None else None)
         return True
 
     def selected_deployment(self) -> str | None:

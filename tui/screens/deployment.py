@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
 from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.tui.deployment_access import ClientHint, curl_command_for
+from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
 from fleetdeck.tui.widgets.log_pane import LogPane
 from fleetdeck.tui.widgets.metrics_strip import MetricsStrip
@@ -25,6 +26,7 @@ class DeploymentScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("c", "copy_test_command", "Copy test command", show=False),  # listed under `?`
+        Binding("l", "logs", "Logs"),
     ]
 
     def __init__(
@@ -95,6 +97,19 @@ class DeploymentScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_logs(self) -> None:
+        """The logs screen on the replica under the cursor (`L` there shows them all)."""
+        replica = self.query_one(ReplicasTable).highlighted_replica()
+        self.app.push_screen(
+            LogsScreen(
+                self.deployment_name,
+                self._backend,
+                deployment=self.deployment,
+                replica=replica,
+                flush_s=self._log_flush_s,
+            )
+        )
 
     def action_copy_test_command(self) -> None:
         deployment = self.deployment
