@@ -3,10 +3,13 @@
 from fleetdeck.themes.palette import (
     DEFAULT_THEME,
     FLEETDECK_DARK,
+    FLEETDECK_HIGH_CONTRAST,
     FLEETDECK_LIGHT,
     LEVEL_VARIABLES,
     SPARKLINE_VARIABLES,
     STATUS_VARIABLES,
+    THEME_NAMES,
+    THEMED_VARIABLES,
     THEMES,
     status_variable_defaults,
 )
@@ -14,10 +17,13 @@ from fleetdeck.themes.palette import (
 __all__ = [
     "DEFAULT_THEME",
     "FLEETDECK_DARK",
+    "FLEETDECK_HIGH_CONTRAST",
     "FLEETDECK_LIGHT",
     "LEVEL_VARIABLES",
     "SPARKLINE_VARIABLES",
     "STATUS_VARIABLES",
+    "THEMED_VARIABLES",
     "THEMES",
+    "THEME_NAMES",
     "status_variable_defaults",
 ]
