@@ -15,12 +15,20 @@ from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import Inventory
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.deployment_access import client_hints
+from fleetdeck.tui.preferences import PreferencesFile, default_preferences_path
 
 
-async def open_console(inventory: Inventory) -> int:
+async def open_console(
+    inventory: Inventory, *, readonly: bool = False, theme: str | None = None
+) -> int:
     intents = FleetIntents(Engine(inventory), who="the console")
     app = FleetdeckApp(
-        intents, title=f"fleetdeck — {inventory.fleet.name}", hints=client_hints(inventory)
+        intents,
+        title=f"fleetdeck — {inventory.fleet.name}",
+        hints=client_hints(inventory),
+        readonly=readonly,
+        theme=theme,
+        preferences=PreferencesFile(default_preferences_path()),
     )
     try:
         # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
@@ -30,11 +38,20 @@ async def open_console(inventory: Inventory) -> int:
     return DONE
 
 
-async def run_demo(*, headless: bool, seconds: float | None) -> int:
+async def run_demo(
+    *, headless: bool, seconds: float | None, readonly: bool = False, theme: str | None = None
+) -> int:
     if headless:
         return await run_headless_demo(seconds)
     async with DemoFleet(say_events=False) as intents:
-        app = FleetdeckApp(intents, title="fleetdeck demo", hints=client_hints(intents.inventory))
+        app = FleetdeckApp(
+            intents,
+            title="fleetdeck demo",
+            hints=client_hints(intents.inventory),
+            readonly=readonly,
+            theme=theme,
+            preferences=PreferencesFile(default_preferences_path()),
+        )
         timer = asyncio.get_running_loop().call_later(seconds, app.exit) if seconds else None
         try:
             await intents.run_beside_controller(app.run_async())

@@ -90,7 +90,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         from fleetdeck.console import run_demo
 
-        return await run_demo(headless=args.headless, seconds=args.seconds)
+        return await run_demo(
+            headless=args.headless, seconds=args.seconds, readonly=args.readonly, theme=args.theme
+        )
     from fleetdeck.core.engine.engine import Engine
     from fleetdeck.core.intents import FleetIntents
     from fleetdeck.core.inventory import load_inventory
@@ -99,7 +101,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if command == "tui":
         from fleetdeck.console import open_console
 
-        return await open_console(inventory)
+        return await open_console(inventory, readonly=args.readonly, theme=args.theme)
     intents = FleetIntents(Engine(inventory))
     try:
         return await BY_NAME[command].load_handler()(intents, args)

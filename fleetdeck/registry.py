@@ -73,14 +73,33 @@ def _count(text: str) -> int:
     return value
 
 
+# The console's themes, by name. Kept here rather than imported from fleetdeck.themes,
+# which loads Textual: `--help` and a shell's TAB stay fast.
+# tests/unit/test_console_options.py checks that this is the list of registered themes.
+CONSOLE_THEMES = ("fleetdeck-dark", "fleetdeck-light", "fleetdeck-high-contrast")
+
+
+def _console_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--readonly",
+        action="store_true",
+        help="look, do not touch: every action of the console is disabled",
+    )
+    p.add_argument("--theme", choices=CONSOLE_THEMES, default=None,
+                   help="the console's colours (remembered for next time; "
+                   "default: the last one chosen, else fleetdeck-dark)")  # fmt: skip
+
+
 def _tui(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", nargs="?", default="fleet.toml",
                    help="the fleet inventory (TOML; default fleet.toml)")  # fmt: skip
+    _console_options(p)
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="no screen: print status lines")
     p.add_argument("--seconds", type=_seconds, default=None, help="stop after this long")
+    _console_options(p)
 
 
 def _apply(p: argparse.ArgumentParser) -> None:
@@ -159,7 +178,7 @@ def _nothing(p: argparse.ArgumentParser) -> None:
 
 COMMANDS: tuple[Command, ...] = (
     Command("tui", "open the console on a fleet (the default command)",
-            "fleetdeck fleet.toml", _tui, takes_file=False),
+            "fleetdeck fleet.toml --readonly --theme fleetdeck-light", _tui, takes_file=False),
     Command("demo", "a self-contained simulated fleet on this machine",
             "fleetdeck demo --headless --seconds 20", _demo, takes_file=False),
     Command("check", "check the inventory and every host: ssh, python, vllm, GPUs",

@@ -183,8 +183,66 @@ FLEETDECK_LIGHT = Theme(
     },
 )
 
-THEMES: tuple[Theme, ...] = (FLEETDECK_DARK, FLEETDECK_LIGHT)
+# For low vision and washed-out projectors: pure black and white, with status colours at
+# full brightness, each well above a 7:1 contrast with the background (WCAG AAA).
+FLEETDECK_HIGH_CONTRAST = Theme(
+    name="fleetdeck-high-contrast",
+    primary="#00BFFF",
+    secondary="#FFFFFF",
+    accent="#FFFF00",
+    warning="#FFFF00",
+    error="#FF6666",
+    success="#00FF00",
+    foreground="#FFFFFF",
+    background="#000000",
+    surface="#000000",
+    panel="#000000",
+    dark=True,
+    variables={
+        "status-active": "#00FF00",
+        "status-loading": "#00BFFF",
+        "status-idle": "#00FFFF",
+        "status-stopped": "#C0C0C0",
+        "status-degraded": "#FFFF00",
+        "status-failed": "#FF6666",
+        "status-unknown": "#FF80FF",
+        "level-info": "#FFFFFF",
+        "level-warning": "#FFFF00",
+        "level-error": "#FF6666",
+        "spark-rate": "#00BFFF",
+        "spark-latency": "#FFFF00",
+        "spark-latency-warning": "#FFA500",
+        "spark-latency-critical": "#FF6666",
+        "temp-ok": "#00FF00",
+        "temp-warm": "#FFFF00",
+        "temp-hot": "#FF6666",
+        "meter-fill": "#00BFFF",
+        "meter-empty": "#A0A0A0",
+        "process-ours": "#00FFFF",
+        "process-foreign": "#FFFF00",
+        "log-replica-0": "#00BFFF",
+        "log-replica-1": "#00FF00",
+        "log-replica-2": "#FFFF00",
+        "log-replica-3": "#FF80FF",
+        "log-replica-4": "#00FFFF",
+        "log-replica-5": "#FFA500",
+        "log-match": "#FFFF00",
+        "log-match-text": "#000000",
+        "log-notice": "#E0E0E0",
+        "footer-key-foreground": "#FFFF00",
+        "border": "#FFFFFF",
+        "border-blurred": "#C0C0C0",
+        "text-muted": "#E0E0E0",
+    },
+)
+
+THEMES: tuple[Theme, ...] = (FLEETDECK_DARK, FLEETDECK_LIGHT, FLEETDECK_HIGH_CONTRAST)
+THEME_NAMES: tuple[str, ...] = tuple(theme.name for theme in THEMES)
 DEFAULT_THEME = FLEETDECK_DARK.name
+
+
+THEMED_VARIABLES: tuple[str, ...] = tuple(_STATUS_FROM_THEME)
+"""Every variable our own themes define for themselves (others borrow them, below)."""
 
 
 def status_variable_defaults(theme: Theme) -> dict[str, str]:

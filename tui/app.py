@@ -7,37 +7,51 @@ snapshot. Events arrive through `subscribe` and are marshalled in as messages. A
 (scale, start, stop, restart) are thin workers: call the backend, post one result;
 their failures are reported in one place, `on_worker_state_changed`.
 
-Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` lists all.
-`/` filters the deployments (tui/widgets/filter_input.py); the tables sort and move
-themselves (`o`/`O`, j/k/g/G).
+Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` lists all;
+`:` opens the command line (tui/commands.py declares every command once: the command
+line, the ctrl+p palette and the help are built from that table). `/` filters the
+deployments (tui/widgets/filter_input.py); the tables sort and move themselves
+(`o`/`O`, j/k/g/G); `h` opens the hosts, `l` the logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostState
 from fleetdeck.core.intents.console_api import ConsoleBackend
-from fleetdeck.themes import (
-    DEFAULT_THEME,
-    FLEETDECK_DARK,
-    FLEETDECK_LIGHT,
-    THEMES,
-    status_variable_defaults,
+from fleetdeck.themes import DEFAULT_THEME, THEME_NAMES, THEMES, status_variable_defaults
+from fleetdeck.tui.command_provider import FleetCommands
+from fleetdeck.tui.commands import (
+    COMMANDS,
+    ConsoleCommand,
+    Invocation,
+    Jump,
+    Names,
+    PaletteEntry,
+    ParseError,
+    available_commands,
+    palette_entries,
+    parse,
 )
 from fleetdeck.tui.deployment_access import ClientHint
 from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
 from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
+from fleetdeck.tui.preferences import Preferences, PreferencesFile
+from fleetdeck.tui.screens.command import CommandScreen
+from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.deployment import DeploymentScreen
 from fleetdeck.tui.screens.fleet_follower import FleetFollower
-from fleetdeck.tui.screens.help import HelpScreen
+from fleetdeck.tui.screens.help import HelpScreen, key_rows
 from fleetdeck.tui.screens.hosts import HostsScreen
 from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
@@ -59,17 +73,28 @@ def fleet_summary(snapshot: FleetSnapshot) -> str:
     )
 
 
+READONLY_MARKER = "read-only"
+
+
 class FleetdeckApp(DeploymentActions):
-    CSS_PATH = "app.tcss"
+    # Absolute, so that a subclass in another module (a test's) finds it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    COMMANDS = App.COMMANDS | {FleetCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Keys", key_display="?"),
-        Binding("e", "toggle_events", "Events"),
-        Binding("h", "hosts", "Hosts"),
-        Binding("slash", "open_filter", "Filter", key_display="/"),
-        Binding("l", "logs", "Logs"),
-        Binding("t", "toggle_theme", "Light/dark", show=False),
-    ]
+        Binding("q", "quit", "Quit",
+                tooltip="quit fleetdeck, from any screen (replicas keep running)"),
+        Binding("question_mark", "help", "Keys", key_display="?",
+                tooltip="this help: every key and command"),
+        Binding("colon", "command_line", "Command", key_display=":",
+                tooltip="the command line: scale, stop, jump to a name... (Tab completes)"),
+        Binding("e", "toggle_events", "Events", tooltip="show / hide the events panel"),
+        Binding("h", "hosts", "Hosts", tooltip="every host: GPUs, load, lease"),
+        Binding("slash", "open_filter", "Filter", key_display="/",
+                tooltip="filter the deployments by name, model, host or status"),
+        Binding("l", "logs", "Logs", tooltip="the logs of the deployment under the cursor"),
+        Binding("t", "toggle_theme", "Theme", show=False,
+                tooltip="next theme: dark, light, high contrast (remembered)"),
+    ]  # fmt: skip
 
     def __init__(
         self,
@@ -79,15 +104,36 @@ class FleetdeckApp(DeploymentActions):
         refresh_s: float = 1.0,
         hints: Mapping[str, ClientHint] | None = None,
         log_flush_s: float = 0.1,
+        readonly: bool = False,
+        theme: str | None = None,
+        preferences: PreferencesFile | None = None,
     ) -> None:
-        super().__init__(backend)
+        """`theme`: the one asked for on the command line (else the remembered one);
+        `preferences`: where the theme is remembered (None: nowhere, as in tests)."""
+        super().__init__(backend, readonly=readonly)
         self._refresh_s = refresh_s
         self._hints = dict(hints or {})
         self._log_flush_s = log_flush_s
-        for theme in THEMES:
-            self.register_theme(theme)
-        self.theme = DEFAULT_THEME
-        self.title = title
+        for registered in THEMES:
+            self.register_theme(registered)
+        self._preferences = preferences
+        self._startup_notices: list[str] = []
+        remembered = None
+        if preferences is not None:
+            loaded = preferences.load()
+            remembered = loaded.preferences.theme
+            if loaded.problem:
+                self._startup_notices.append(
+                    f"{loaded.problem}\nUsing the default theme; choosing one rewrites the file."
+                )
+        chosen = theme or remembered or DEFAULT_THEME
+        if chosen not in self.available_themes:
+            self._startup_notices.append(f"There is no theme {chosen!r}: using {DEFAULT_THEME}.")
+            chosen = DEFAULT_THEME
+        self.theme = chosen
+        self._remembered_theme = remembered
+        self._theme_asked = theme is not None
+        self.title = f"{title} · {READONLY_MARKER}" if readonly else title
         self.sub_title = "waiting for the first snapshot…"
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -111,6 +157,12 @@ class FleetdeckApp(DeploymentActions):
     def on_mount(self) -> None:
         self._backend.subscribe(self._event_emitted)
         self._follow_snapshots()
+        for notice in self._startup_notices:
+            self.notify(notice, title="Console settings", severity="warning", timeout=15)
+        # Every way of choosing a theme (t, :theme, --theme, the palette) is remembered.
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._remember_theme())
+        if self._theme_asked:
+            self._remember_theme()
 
     # -- snapshots and events in -------------------------------------------------------
     @work(name=SNAPSHOT_WORKER, group=SNAPSHOT_WORKER, exclusive=True, exit_on_error=False)
@@ -159,14 +211,18 @@ class FleetdeckApp(DeploymentActions):
         """Every replica of the cursor's deployment, merged (the detail screen's `l` opens one)."""
         name = self.selected_deployment()
         if name is not None:
-            shown = self.snapshot.deployment(name) if self.snapshot else None
-            self.push_screen(
-                LogsScreen(name, self._backend, deployment=shown, flush_s=self._log_flush_s)
-            )
+            self.action_open_logs(name)
+
+    def action_open_logs(self, name: str) -> None:
+        """`:logs NAME`: every replica of that deployment, merged."""
+        shown = self.snapshot.deployment(name) if self.snapshot else None
+        self.push_screen(
+            LogsScreen(name, self._backend, deployment=shown, flush_s=self._log_flush_s)
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(key_rows(self.screen, self), self.console_commands()))
 
     def action_hosts(self) -> None:
         self.push_screen(HostsScreen())
@@ -193,8 +249,42 @@ class FleetdeckApp(DeploymentActions):
         self._events.display = not self._events.display
 
     def action_toggle_theme(self) -> None:
-        dark = self.theme == FLEETDECK_DARK.name
-        self.theme = FLEETDECK_LIGHT.name if dark else FLEETDECK_DARK.name
+        # Cycles through our own themes; one picked from the palette goes back to the first.
+        names = list(THEME_NAMES)
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+
+    def action_set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def _remember_theme(self) -> None:
+        if self._preferences is None or self.theme == self._remembered_theme:
+            return
+        try:
+            self._preferences.save(Preferences(theme=self.theme))
+        except OSError as exc:
+            self.notify(
+                f"{self._preferences.path}: {exc.strerror or exc}",
+                title="Theme not remembered",
+                severity="warning",
+            )
+            return
+        self._remembered_theme = self.theme
+
+    async def action_quit(self) -> None:
+        running = [w for w in self.workers if w.group == ACTION_WORKER and not w.is_finished]
+        if not running or isinstance(self.screen, ConfirmScreen):
+            self.exit()
+            return
+        doing = ", ".join(worker.name for worker in running)
+        # Truthful about what happens: the console's controller ends with the console.
+        question = ConfirmScreen(
+            f"{doing} is still running: quit anyway?",
+            "The console's controller stops with the console, so the step under way may "
+            "be cut short. The change itself is already recorded (an override): the next "
+            "controller (`fleetdeck run`, or this console opened again) applies it.",
+        )
+        self.push_screen(question, lambda yes: self.exit() if yes else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DEPLOYMENT_ACTIONS:
@@ -207,7 +297,74 @@ class FleetdeckApp(DeploymentActions):
         if action == "logs":
             on_fleet = self.screen is self.screen_stack[0]
             return on_fleet and (True if self.selected_deployment() is not None else None)
+        if action == "command_line":
+            return not isinstance(self.screen, ModalScreen)
         return True
+
+    # -- the command line and the palette (one table: tui/commands.py) -------------------
+    def console_commands(self) -> tuple[ConsoleCommand, ...]:
+        """The commands this console offers: those whose action it has (others' screens
+        appear once they exist), less those that change the fleet when read-only."""
+        return available_commands(
+            COMMANDS,
+            lambda action: callable(getattr(self, f"action_{action}", None)),
+            readonly=self.readonly,
+        )
+
+    def _unavailable(self) -> dict[str, str]:
+        offered = {command.name for command in self.console_commands()}
+        return {
+            command.name: "this console is read-only" if self.readonly else "not built yet"
+            for command in COMMANDS
+            if command.name not in offered
+        }
+
+    def command_names(self) -> Names:
+        snapshot = self.snapshot
+        return Names(
+            deployments=tuple(d.name for d in snapshot.deployments) if snapshot else (),
+            hosts=tuple(h.name for h in snapshot.hosts) if snapshot else (),
+            themes=tuple(sorted(self.available_themes)),
+        )
+
+    def palette_entries(self) -> list[PaletteEntry]:
+        return palette_entries(self.console_commands(), self.command_names())
+
+    def action_command_line(self) -> None:
+        self.open_command_line()
+
+    def open_command_line(self, line: str = "") -> None:
+        screen = CommandScreen(
+            self.console_commands(),
+            self.command_names(),
+            line=line,
+            unavailable=self._unavailable(),
+        )
+        self.push_screen(screen, self._run_parsed)
+
+    def run_command_line(self, line: str) -> None:
+        parsed = parse(line, self.console_commands(), self.command_names(), self._unavailable())
+        if isinstance(parsed, ParseError):
+            self.notify(parsed.message, title=f":{line.strip()}", severity="warning")
+            return
+        self._run_parsed(parsed)
+
+    def _run_parsed(self, parsed: Invocation | Jump | None) -> None:
+        if isinstance(parsed, Invocation):
+            action = getattr(self, f"action_{parsed.command.action}")
+            self.call_later(action, *parsed.args)
+        elif isinstance(parsed, Jump):
+            self._jump(parsed)
+
+    def _jump(self, jump: Jump) -> None:
+        # Back to the fleet first, so jumping from a detail screen does not stack another.
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        table = self._deployments if jump.kind == "deployment" else self._hosts
+        table.focus()
+        table.move_cursor(row=table.get_row_index(jump.name))
+        if jump.kind == "deployment":
+            self.post_message(DeploymentSelected(jump.name))
 
     def selected_deployment(self) -> str | None:
         """The deployment actions apply to: the detail screen's, else the cursor row's."""

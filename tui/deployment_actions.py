@@ -1,7 +1,9 @@
 """What an operator does to a deployment: scale, start, stop, restart.
 
-Each action is a thin worker: call the backend, post one `ActionSucceeded`. Stop and
-restart ask first. A failed call is told once, as a notification with the error's
+Each action is a thin worker: call the backend, post one `ActionSucceeded`. Stop,
+restart and scaling down to 0 ask first. The keys act on the selected deployment; the
+`:` commands name theirs (`action_stop("llama8b")`). A read-only console refuses all.
+A failed call is told once, as a notification with the error's
 title, cause and next step (`report_action_outcome`, called from the app's single
 worker-state handler). FleetdeckApp derives from this class and supplies the backend,
 the current snapshot and which deployment is selected.
@@ -24,22 +26,28 @@ from fleetdeck.tui.messages import ActionSucceeded
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 
 ACTION_WORKER = "actions"
-DEPLOYMENT_ACTIONS = frozenset({"scale", "start", "stop", "restart"})
+DEPLOYMENT_ACTIONS = frozenset({"scale", "scale_to", "start", "stop", "restart"})
 
 
 class DeploymentActions(App[None]):
     BINDINGS = [
-        Binding("plus", "scale(1)", "Scale up", key_display="+"),
-        Binding("minus", "scale(-1)", "Scale down", key_display="-"),
-        Binding("s", "start", "Start"),
+        Binding("plus", "scale(1)", "Scale up", key_display="+",
+                tooltip="scale the selected deployment up by one replica"),
+        Binding("minus", "scale(-1)", "Scale down", key_display="-",
+                tooltip="scale down by one replica (asks before 0, never below)"),
+        Binding("s", "start", "Start",
+                tooltip="start the selected deployment at its inventory replica count"),
         # Stop is `x`, not `S`: with caps lock on, `s`/`S` would swap start and stop.
-        Binding("x", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
-    ]
+        Binding("x", "stop", "Stop", tooltip="stop the selected deployment (asks first)"),
+        Binding("r", "restart", "Restart",
+                tooltip="rolling restart of the selected deployment (asks first)"),
+    ]  # fmt: skip
 
-    def __init__(self, backend: ConsoleBackend) -> None:
+    def __init__(self, backend: ConsoleBackend, *, readonly: bool = False) -> None:
         super().__init__()
         self._backend = backend
+        self.readonly = readonly
+        """Every action is refused: the keys show disabled, fleet commands are hidden."""
         self.snapshot: FleetSnapshot | None = None
         """The last snapshot shown; None until the first one arrives."""
         # Replica counts asked for but maybe not in a snapshot yet, so that `+ +` adds two.
@@ -51,10 +59,20 @@ class DeploymentActions(App[None]):
         raise NotImplementedError
 
     def deployment_action_allowed(self) -> bool | None:
-        """For check_action: hidden under a modal, shown greyed with nothing selected."""
+        """For check_action: hidden under a modal, shown greyed with nothing selected
+        or in a read-only console."""
         if isinstance(self.screen, ModalScreen):
             return False  # a question or the help is open: keys answer it, nothing else
+        if self.readonly:
+            return None
         return True if self.selected_deployment() is not None else None
+
+    def _refused(self) -> bool:
+        # The keys are disabled already; this also stops a command or a direct call.
+        if self.readonly:
+            self.notify("This console is read-only: nothing was changed.",
+                        title="Read-only", severity="warning")  # fmt: skip
+        return self.readonly
 
     def forget_settled_asks(self, snapshot: FleetSnapshot) -> None:
         """Drop asked-for counts that the engine's snapshot now shows (or cannot show)."""
@@ -66,7 +84,7 @@ class DeploymentActions(App[None]):
     def action_scale(self, delta: int) -> None:
         name = self.selected_deployment()
         shown = self.snapshot.deployment(name) if self.snapshot and name else None
-        if name is None or shown is None:
+        if name is None or shown is None or self._refused():
             return
         target = self._asked_desired.get(name, shown.desired) + delta
         if target < 0:
@@ -76,24 +94,41 @@ class DeploymentActions(App[None]):
                 severity="warning",
             )
             return
-        self._asked_desired[name] = target
-        backend = self._backend
-        self._run_action(
-            name,
-            f"scale {name} to {target} replicas",
-            lambda: backend.scale(name, target),
-            f"{name}: {target} replica{'s' if target != 1 else ''} wanted",
-        )
+        self.action_scale_to(name, target)
 
-    def action_start(self) -> None:
-        name = self.selected_deployment()
-        if name is not None:
+    def action_scale_to(self, name: str, target: int) -> None:
+        if self._refused():
+            return
+        backend = self._backend
+        what = f"scale {name} to {target} replicas"
+
+        def call() -> Awaitable[IntentOutcome]:
+            return backend.scale(name, target)
+
+        summary = f"{name}: {target} replica{'s' if target != 1 else ''} wanted"
+
+        def run() -> None:
+            self._asked_desired[name] = target
+            self._run_action(name, what, call, summary)
+
+        if target > 0:
+            run()
+            return
+        # Down to 0 is a stop by another road: it asks, as `x` does.
+        question = ConfirmScreen(
+            f"Scale {name} to 0?", "Every replica is stopped; `+` or `s` starts it again."
+        )
+        self.push_screen(question, lambda yes: run() if yes else None)
+
+    def action_start(self, name: str | None = None) -> None:
+        name = name or self.selected_deployment()
+        if name is not None and not self._refused():
             backend = self._backend
             self._run_action(name, f"start {name}", lambda: backend.start(name), f"{name} started")
 
-    def action_stop(self) -> None:
-        name = self.selected_deployment()
-        if name is not None:
+    def action_stop(self, name: str | None = None) -> None:
+        name = name or self.selected_deployment()
+        if name is not None and not self._refused():
             backend = self._backend
             self._confirm_then(
                 name,
@@ -103,9 +138,9 @@ class DeploymentActions(App[None]):
                 f"{name} stopped",
             )
 
-    def action_restart(self) -> None:
-        name = self.selected_deployment()
-        if name is not None:
+    def action_restart(self, name: str | None = None) -> None:
+        name = name or self.selected_deployment()
+        if name is not None and not self._refused():
             backend = self._backend
             self._confirm_then(
                 name,

@@ -35,7 +35,7 @@ async def test_plus_scales_the_selected_deployment_up_by_one() -> None:
         assert backend.calls[-1] == ("scale", "beta", 4)
 
 
-async def test_minus_scales_down_and_never_below_zero() -> None:
+async def test_minus_scales_down_asking_before_zero_and_never_below() -> None:
     one = fleet(deployment("alpha", DeploymentStatus.ACTIVE))
     zero = fleet(
         deployment("alpha", DeploymentStatus.STOPPED, ready=0, hosts=(), desired=0),
@@ -47,6 +47,9 @@ async def test_minus_scales_down_and_never_below_zero() -> None:
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         await shown(pilot, one)
         await pilot.press("minus")
+        # Down to 0 is a stop: it asks first (tests/tui/test_command_mode.py: "n" asks none).
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await until(pilot, lambda: len(backend.calls) == 1)
         assert backend.calls == [("scale", "alpha", 0)]
 

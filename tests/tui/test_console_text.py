@@ -18,7 +18,6 @@ from fleetdeck.core.fleet.snapshot import (
     ReplicaStatus,
 )
 from fleetdeck.core.inventory import parse_inventory
-from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.deployment_access import (
     ClientHint,
     api_base,
@@ -28,8 +27,6 @@ from fleetdeck.tui.deployment_access import (
     key_variable,
 )
 from fleetdeck.tui.error_notice import describe_error
-from fleetdeck.tui.screens.deployment import DeploymentScreen
-from fleetdeck.tui.screens.help import KEYS
 from fleetdeck.tui.widgets.log_pane import printable
 from fleetdeck.tui.widgets.metrics_text import format_rate, format_seconds, metrics_line, spark_bars
 from tests.tui.fleet_data import busy_metrics
@@ -160,12 +157,3 @@ def test_errors_with_a_title_keep_it_and_others_say_what_failed() -> None:
 def test_log_lines_lose_terminal_escapes() -> None:
     assert printable("\x1b[32mINFO\x1b[0m ok\r\n") == "INFO ok"
     assert printable("a\tb\x07") == "a   b"
-
-
-def test_help_lists_every_key_the_footer_shows() -> None:
-    listed = " ".join(keys for keys, _ in KEYS)
-    for binding in [*FleetdeckApp.BINDINGS, *DeploymentScreen.BINDINGS]:
-        key = binding.key_display or binding.key  # type: ignore[union-attr]
-        if key == "escape":
-            key = "Esc"
-        assert key in listed.split() or key in listed, f"{key} is not in the help"

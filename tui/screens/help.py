@@ -1,48 +1,67 @@
-"""The `?` overlay: every key the console answers to, where it works, and what it does."""
+"""The `?` overlay: the keys of the screen it was opened on and of the app, then the `:`
+commands, all read from the bindings and the command table (nothing kept by hand).
+
+A key that does nothing right now (nothing selected, a read-only console) is listed
+dimmed. The list scrolls inside its box when the terminal is small.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("↑ ↓", "move between deployments (main) or replicas (details)"),
-    ("Enter", "open a deployment's details; on a replica: follow its log again"),
-    ("Esc", "back to the fleet (details, hosts), close this help"),
-    ("+ / -", "scale the selected deployment up / down by one replica (never below 0)"),
-    ("s", "start the selected deployment (back to its inventory replica count)"),
-    ("x", "stop the selected deployment (asks first)"),
-    ("r", "rolling restart of the selected deployment (asks first)"),
-    ("c", "copy the test command (details)"),
-    ("l", "logs: all replicas (main) or the replica under the cursor (details)"),
-    ("f / End", "logs: follow again (k, PageUp, the wheel: pause)"),
-    ("/ n N", "logs: search, next / previous match; Esc clears"),
-    ("&", "logs: only lines matching the search (toggle)"),
-    ("H w L [ ]", "logs: health/metrics probes, wrap, one/all replicas, other replica"),
-    ("s", "logs: save the lines shown to ./fleetdeck-logs-….log"),
-    ("e", "show / hide the events panel (main)"),
-    ("h", "hosts: GPUs, CPU, memory, lease of each (main); Enter opens one host"),
-    ("t", "light / dark theme"),
-    ("Tab", "next panel"),
-    ("?", "this help"),
-    ("q", "quit fleetdeck, from any screen (stops following logs; replicas keep running)"),
-)
-"""The single list of keys shown here; the footer shows the same bindings in short."""
+from fleetdeck.tui.commands import ConsoleCommand
 
 
-def help_text() -> Text:
-    width = max(len(keys) for keys, _ in KEYS)
+@dataclass(frozen=True)
+class KeyRow:
+    keys: str
+    what: str
+    enabled: bool
+
+
+def key_rows(screen: Screen[Any], app: App[Any]) -> list[KeyRow]:
+    """One row per action of `screen` and the app, its keys together (`q ctrl+q`)."""
+    keys: dict[str, list[str]] = {}
+    what: dict[str, str] = {}
+    enabled: dict[str, bool] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if active.node not in (screen, app) or not binding.description:
+            continue
+        action = binding.action
+        what.setdefault(action, binding.tooltip or binding.description)
+        key = app.get_key_display(binding)
+        if key not in keys.setdefault(action, []):
+            keys[action].append(key)
+        enabled[action] = enabled.get(action, False) or active.enabled
+    return [KeyRow(" ".join(keys[a]), what[a], enabled[a]) for a in keys]
+
+
+def help_text(rows: Sequence[KeyRow], commands: Sequence[ConsoleCommand]) -> Text:
+    usages = [f":{command.usage}" for command in commands] + [":NAME"]
+    width = max([len(row.keys) for row in rows] + [len(usage) for usage in usages])
     text = Text()
-    for index, (keys, what) in enumerate(KEYS):
-        if index:
-            text.append("\n")
-        text.append(f"{keys:>{width}}  ", Style(bold=True))
-        text.append(what)
+    text.append("Keys\n", Style(bold=True, underline=True))
+    for row in rows:
+        style = Style() if row.enabled else Style(dim=True)
+        text.append(f"{row.keys:>{width}}  ", Style(bold=True) + style)
+        text.append(row.what + ("" if row.enabled else " (not now)") + "\n", style)
+    text.append("\nCommands (:, Tab completes)\n", Style(bold=True, underline=True))
+    helps = [command.help for command in commands] + ["open that deployment or host"]
+    for usage, what in zip(usages, helps, strict=True):
+        text.append(f"{usage:>{width}}  ", Style(bold=True))
+        text.append(what + "\n")
+    text.rstrip()
     return text
 
 
@@ -52,9 +71,17 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, rows: Sequence[KeyRow], commands: Sequence[ConsoleCommand]) -> None:
+        super().__init__()
+        self._rows = rows
+        self._commands = commands
+
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-box"):
-            yield Static(help_text(), id="help-keys")
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(self._rows, self._commands), id="help-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#help-box").border_title = "Keys"
+        box = self.query_one("#help-box")
+        box.border_title = "Keys and commands"
+        box.border_subtitle = "Esc closes · ↑ ↓ scroll"
+        box.focus()
