@@ -135,6 +135,12 @@ class MetricsSnapshot(Frozen):
     # unknown).
     request_rate_history: tuple[float, ...] = ()
     e2e_p95_history: tuple[float, ...] = ()
+    # Added for the detail screen; empty from older writers (and JSON) that lack them.
+    e2e_p50_history: tuple[float, ...] = ()
+    ttft_p95_history: tuple[float, ...] = ()
+    generation_tokens_history: tuple[float, ...] = ()  # generation tokens/s
+    waiting_history: tuple[float, ...] = ()  # requests queued
+    kv_cache_history: tuple[float, ...] = ()  # 0..1
 
 
 class ReplicaSnapshot(Frozen):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics.history import Histories
 from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
-from fleetdeck.core.metrics.ring import SPARKLINE_POINTS, Ring
-from fleetdeck.core.metrics.window import WindowView, combine_views, snapshot_of, sparkline_points
+from fleetdeck.core.metrics.ring import SPARKLINE_POINTS
+from fleetdeck.core.metrics.window import WindowView, combine_views, snapshot_of
 
 
 def aggregate(
@@ -27,25 +28,18 @@ class DeploymentMetrics:
     """Owned by the engine; call `update` once per scrape round."""
 
     def __init__(self, history_points: int = SPARKLINE_POINTS) -> None:
-        self._rate_history = Ring(history_points)
-        self._p95_history = Ring(history_points)
+        self._histories = Histories(history_points)
         self._view: WindowView | None = None
 
     def update(
         self, t: float, replicas: Iterable[ReplicaMetrics], max_age_s: float | None = None
     ) -> MetricsSnapshot | None:
         self._view = aggregate(t, replicas, max_age_s)
-        if self._view is None:
-            # No data this round still moves the sparkline, so it keeps time.
-            self._rate_history.push(0.0)
-            self._p95_history.push(0.0)
-            return None
-        rate_point, p95_point = sparkline_points(self._view)
-        self._rate_history.push(rate_point)
-        self._p95_history.push(p95_point)
+        # No data this round still moves the sparklines (zeros), so they keep time.
+        self._histories.push(self._view)
         return self.summary()
 
     def summary(self) -> MetricsSnapshot | None:
         if self._view is None:
             return None
-        return snapshot_of(self._view, self._rate_history.values(), self._p95_history.values())
+        return snapshot_of(self._view, self._histories.values())

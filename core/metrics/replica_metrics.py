@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import deque
 
 from fleetdeck.core.fleet.snapshot import MetricsSnapshot
-from fleetdeck.core.metrics.ring import SPARKLINE_POINTS, Ring
+from fleetdeck.core.metrics.history import Histories
+from fleetdeck.core.metrics.ring import SPARKLINE_POINTS
 from fleetdeck.core.metrics.vllm_page import PageValues, read_page
 from fleetdeck.core.metrics.window import (
     Step,
     WindowView,
     snapshot_of,
-    sparkline_points,
     step_between,
     view_of,
 )
@@ -37,8 +37,7 @@ class ReplicaMetrics:
         self._last: tuple[float, PageValues] | None = None
         self._steps: deque[Step] = deque()
         self._view: WindowView | None = None
-        self._rate_history = Ring(history_points)
-        self._p95_history = Ring(history_points)
+        self._histories = Histories(history_points)
         self.bad_lines = 0  # unparseable lines on the latest page
 
     def add_sample(self, t: float, text: str) -> None:
@@ -56,9 +55,7 @@ class ReplicaMetrics:
         self._last = (t, page)
         self.bad_lines = page.bad_lines
         self._view = view_of(t, page, self._steps, self.window_s, self.rate_window_s)
-        rate_point, p95_point = sparkline_points(self._view)
-        self._rate_history.push(rate_point)
-        self._p95_history.push(p95_point)
+        self._histories.push(self._view)
 
     def view(self) -> WindowView | None:
         """The latest window, for `DeploymentMetrics`; None before the first page."""
@@ -67,4 +64,4 @@ class ReplicaMetrics:
     def summary(self) -> MetricsSnapshot | None:
         if self._view is None:
             return None
-        return snapshot_of(self._view, self._rate_history.values(), self._p95_history.values())
+        return snapshot_of(self._view, self._histories.values())

@@ -132,10 +132,9 @@ def percentiles(histogram: Histogram | None) -> LatencyPercentiles:
 
 
 def snapshot_of(
-    view: WindowView,
-    request_rate_history: tuple[float, ...] = (),
-    e2e_p95_history: tuple[float, ...] = (),
+    view: WindowView, histories: Mapping[str, tuple[float, ...]] | None = None
 ) -> MetricsSnapshot:
+    """`histories`: MetricsSnapshot's `*_history` fields by name (core/metrics/history.py)."""
     hist = view.histograms
     return MetricsSnapshot(
         sampled_at=view.at,
@@ -155,15 +154,8 @@ def snapshot_of(
         ttft_s=percentiles(hist.get(f.TTFT)),
         inter_token_latency_s=percentiles(hist.get(f.INTER_TOKEN_LATENCY)),
         queue_time_s=percentiles(hist.get(f.QUEUE_TIME)),
-        request_rate_history=request_rate_history,
-        e2e_p95_history=e2e_p95_history,
+        **(histories or {}),
     )
-
-
-def sparkline_points(view: WindowView) -> tuple[float, float]:
-    """(request rate, e2e p95) for the sparkline rings; 0.0 stands for unknown."""
-    p95 = percentiles(view.histograms.get(f.E2E_LATENCY)).p95
-    return view.request_rate or 0.0, p95 or 0.0
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

@@ -87,3 +87,28 @@ def test_a_ring_holds_its_newest_points_oldest_first() -> None:
     assert (len(ring), ring.capacity) == (3, 3)
     with pytest.raises(ValueError):
         Ring(0)
+
+
+def test_every_figure_of_the_detail_screen_has_a_history_in_step() -> None:
+    metrics = DeploymentMetrics(history_points=3)
+    assert metrics.update(0.0, []) is None  # no data still moves every sparkline
+    one = ReplicaMetrics()
+    text = REAL_TEXT
+    for t in range(1, 5):
+        one.add_sample(float(t), text)
+        summary = metrics.update(float(t), [one])
+        text = observe(served(text, 2, 0.4), families.TTFT, [0.01] * 2)
+    assert summary is not None
+    histories = (
+        summary.request_rate_history, summary.e2e_p50_history, summary.e2e_p95_history,
+        summary.ttft_p95_history, summary.generation_tokens_history, summary.waiting_history,
+        summary.kv_cache_history,
+    )  # fmt: skip
+    assert all(len(points) == 3 for points in histories)
+    assert summary.e2e_p50_history[-1] == pytest.approx(summary.e2e_latency_s.p50 or 0.0)
+    assert summary.ttft_p95_history[-1] == pytest.approx(summary.ttft_s.p95 or 0.0)
+    assert summary.waiting_history[-1] == pytest.approx(summary.waiting or 0.0)
+    assert summary.kv_cache_history[-1] == pytest.approx(summary.kv_cache_usage or 0.0)
+    assert summary.generation_tokens_history[-1] == pytest.approx(
+        summary.generation_tokens_per_s or 0.0
+    )
