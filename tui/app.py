@@ -73,6 +73,11 @@ def fleet_summary(snapshot: FleetSnapshot) -> str:
     )
 
 
+def host_times(snapshot: FleetSnapshot) -> dict[str, float]:
+    """Each host's time of its latest observation, on its own clock (uptimes need it)."""
+    return {h.name: h.observed_at for h in snapshot.hosts if h.observed_at is not None}
+
+
 READONLY_MARKER = "read-only"
 
 
@@ -185,7 +190,9 @@ class FleetdeckApp(DeploymentActions):
             self._hosts.hosts = snapshot.hosts
             self.sub_title = fleet_summary(snapshot)
             for screen in self.screen_stack:
-                if isinstance(screen, DeploymentScreen | LogsScreen):
+                if isinstance(screen, DeploymentScreen):
+                    screen.show(snapshot.deployment(screen.deployment_name), host_times(snapshot))
+                elif isinstance(screen, LogsScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
         self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
@@ -193,6 +200,9 @@ class FleetdeckApp(DeploymentActions):
 
     def on_event_received(self, message: EventReceived) -> None:
         self._events.add(message.event)
+        for screen in self.screen_stack:
+            if isinstance(screen, DeploymentScreen):
+                screen.add_event(message.event)
 
     # -- navigation ----------------------------------------------------------------------
     def on_deployment_selected(self, message: DeploymentSelected) -> None:
@@ -203,6 +213,8 @@ class FleetdeckApp(DeploymentActions):
                 self._backend,
                 deployment=shown,
                 hint=self._hints.get(message.name),
+                events=self._events.events,
+                host_times=host_times(self.snapshot) if self.snapshot else None,
                 log_flush_s=self._log_flush_s,
             )
         )

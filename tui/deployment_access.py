@@ -29,6 +29,8 @@ class ClientHint:
     has_api_key: bool
     key_variable: str | None = None
     """Environment variable the key is read from; None when it comes from a file."""
+    key_file: str | None = None
+    """File the key is read from (as the inventory wrote it); None when from a variable."""
 
 
 ClientHints = Mapping[str, ClientHint]
@@ -40,6 +42,7 @@ def client_hints(inventory: Inventory) -> dict[str, ClientHint]:
             served_model=served_model_name(d),
             has_api_key=d.api_key is not None,
             key_variable=d.api_key.env if d.api_key is not None else None,
+            key_file=str(d.api_key.file) if d.api_key and d.api_key.file else None,
         )
         for d in inventory.deployments
     }
@@ -53,6 +56,16 @@ def api_base(deployment: DeploymentSnapshot) -> str | None:
         if replica.status in READY and replica.port:
             return f"http://127.0.0.1:{replica.port}/v1"
     return None
+
+
+def endpoint_source(deployment: DeploymentSnapshot) -> str:
+    """Who answers at `api_base`: the controller's balanced endpoint, or one replica."""
+    if deployment.endpoint:
+        return "the controller's endpoint, balanced over the ready replicas"
+    for replica in deployment.replicas:
+        if replica.status in READY and replica.port:
+            return f"{replica.id} directly: no controller serves an endpoint yet"
+    return ""
 
 
 def key_variable(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str | None:

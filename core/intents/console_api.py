@@ -8,7 +8,7 @@ implementation each.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
@@ -27,6 +27,11 @@ class ConsoleBackend(Protocol):
     def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
         """The last `tail` lines of a replica's log, then new lines as they come, across
         reconnects and the replica's restarts."""
+        ...
+
+    def export(self, deployment: str) -> dict[str, Any]:
+        """The deployment's inventory entry: what the user wrote, secrets as references
+        (the detail screen's inventory panel)."""
         ...
 
     async def scale(self, deployment: str, replicas: int) -> IntentOutcome: ...

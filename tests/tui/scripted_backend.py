@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from fleetdeck.core.errors import UsageError
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents import IntentOutcome
@@ -40,6 +42,10 @@ class ScriptedBackend:
         self.failures: dict[str, BaseException] = {}
         """Action name -> error that action raises (after recording the call)."""
         self.snapshots_closed = False
+        self.inventory: dict[str, dict[str, Any]] = {}
+        """Deployment name -> what `export` returns (as FleetIntents.export would)."""
+        self.exports: list[str] = []
+        """Every deployment `export` was asked for, in order."""
         for item in snapshots:
             self.push(item)
 
@@ -101,6 +107,16 @@ class ScriptedBackend:
                 yield item
         finally:
             stream.closed = True
+
+    def export(self, deployment: str) -> dict[str, Any]:
+        self.exports.append(deployment)
+        if deployment not in self.inventory:  # FleetIntents raises the same
+            raise UsageError(
+                f"fleet.toml: no deployment named {deployment!r}",
+                f"known: {', '.join(self.inventory) or 'none'}",
+                "nothing was started or stopped",
+            )
+        return self.inventory[deployment]
 
     async def scale(self, deployment: str, replicas: int) -> IntentOutcome:
         return await self._act("scale", deployment, replicas)

@@ -45,13 +45,14 @@ async def test_enter_opens_the_details_with_every_replica() -> None:
         table = screen.query_one(ReplicasTable)
         await until(pilot, lambda: table.row_count == 3)
         assert row(table, "llama8b/r0") == [
-            "● active", "llama8b/r0", "gpu-a", "8100", "4242", "—", "1", "137", "crashed",
+            "● active", "r0", "gpu-a", "8100", "4242", "—", "—", "—", "1", "137", "crashed",
         ]  # fmt: skip
         assert row(table, "llama8b/r1") == [
-            "◐ starting", "llama8b/r1", "gpu-b", "8101", "5151", "loading weights", "0", "—", "—",
+            "◐ starting", "r1", "gpu-b", "8101", "5151", "—", "—", "loading weights", "0", "—",
+            "—",
         ]  # fmt: skip
         assert row(table, "llama8b/r2") == [
-            "✖ failed", "llama8b/r2", "gpu-a", "8102", "—", "—", "3", "1", "out of memory",
+            "✖ failed", "r2", "gpu-a", "8102", "—", "—", "—", "—", "3", "1", "out of memory",
         ]  # fmt: skip
 
         await pilot.press("escape")
@@ -82,7 +83,7 @@ async def test_replica_rows_are_updated_in_place_per_snapshot() -> None:
         assert [key.value for key in table.rows] == ["llama8b/r0", "llama8b/r1"]
         assert table.rows[RowKey("llama8b/r0")] is r0, "the row was re-added instead of updated"
         assert row(table, "llama8b/r1")[0] == "● active"
-        assert row(table, "llama8b/r1")[5] == "—", "a ready replica shows no loading phase"
+        assert row(table, "llama8b/r1")[7] == "—", "a ready replica shows no loading phase"
         header = app.screen.query_one(DeploymentHeader)
         assert header.deployment is not None and header.deployment.ready == 2
 
@@ -98,7 +99,7 @@ async def test_header_shows_endpoint_masked_key_and_a_test_command_without_the_k
         text = screen_text(app)
         # The first ready replica is r0 on port 8100.
         assert "endpoint  http://127.0.0.1:8100/v1" in text
-        assert "api key   sk-d…9f3a (in $LLAMA_KEY)" in text
+        assert "api key   sk-d…9f3a (in $LLAMA_KEY; the console never holds the value)" in text
         assert "test      curl -s http://127.0.0.1:8100/v1/chat/completions" in text
         assert "$LLAMA_KEY" in text
 

@@ -2,7 +2,10 @@
 
 The lines are built by `header_lines` from the snapshot alone (plus what the inventory
 says about the key), as plain strings, so they are tested without an app. The key is
-shown masked, and the test command names its variable, never its value.
+shown masked, and the test command names its variable, never its value: the console
+never holds the key (the snapshot carries only its masked form), so there is nothing
+to reveal, and the header says where a client finds it instead. The test command is cut
+to one line; `c` copies it whole. The figures are the metrics panel's, below.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from textual.reactive import var
 from textual.widgets import Static
 
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
-from fleetdeck.tui.deployment_access import ClientHint, api_base, curl_command_for, key_variable
+from fleetdeck.tui.deployment_access import (
+    ClientHint,
+    api_base,
+    curl_command_for,
+    endpoint_source,
+    key_variable,
+)
 from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
-from fleetdeck.tui.widgets.metrics_text import metrics_line
 from fleetdeck.tui.widgets.status_light import deployment_light, styled_light
 
 _LABEL_STYLE = Style(dim=True)
@@ -30,16 +38,25 @@ def key_summary(deployment: DeploymentSnapshot, hint: ClientHint | None) -> str:
     if variable is None:
         return "none (the endpoint is open)"
     masked = deployment.api_key_masked or "set"
-    return f"{masked} (in ${variable})"
+    if hint is not None and hint.key_file is not None:
+        return f"{masked} (in the file {hint.key_file}; the console never reads it out)"
+    return f"{masked} (in ${variable}; the console never holds the value)"
+
+
+def endpoint_summary(deployment: DeploymentSnapshot) -> str:
+    base = api_base(deployment)
+    if base is None:
+        return NO_VALUE
+    source = endpoint_source(deployment)
+    return f"{base} · {source}" if source else base
 
 
 def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> list[tuple[str, str]]:
     """(label, value) lines under the status line."""
     return [
-        ("endpoint", api_base(deployment) or NO_VALUE),
+        ("endpoint", endpoint_summary(deployment)),
         ("api key", key_summary(deployment, hint)),
         ("test", curl_command_for(deployment, hint) or "(no replica is ready yet)"),
-        ("metrics", metrics_line(deployment.metrics)),
     ]
 
 
@@ -69,11 +86,14 @@ class DeploymentHeader(Static):
             deployment.model,
             "  ",
             f"{deployment.ready}/{deployment.desired} ready",
+            no_wrap=True,
+            overflow="ellipsis",
         )
-        # A grid, so that a long test command wraps under its value, not under the label.
+        # One row per line, cut with an ellipsis: the header stays 5 rows tall at 80
+        # columns, and what is cut (the test command) is what `c` copies whole.
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(style=_LABEL_STYLE, no_wrap=True)
-        grid.add_column(overflow="fold")
+        grid.add_column(style=_LABEL_STYLE, no_wrap=True, min_width=8)
+        grid.add_column(no_wrap=True, overflow="ellipsis")
         for label, value in header_lines(deployment, self.hint):
-            grid.add_row(label, value)
+            grid.add_row(label, Text(value, no_wrap=True, overflow="ellipsis"))
         return Group(status, grid)

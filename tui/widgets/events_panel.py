@@ -4,11 +4,15 @@ Bounded: only the last `max_events` are kept. The lines are drawn in the same wo
 `fleetdeck events` / the headless CLI (core.render.event_line), so the console and the
 journal read alike. Colours are resolved from theme variables (`$level-info`, ...) and
 redrawn when the theme changes.
+
+The fleet screen's panel keeps every event; the detail screen's keeps only those an
+`accept` predicate lets through (`of_deployment`), so both read alike.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,10 +30,25 @@ def level_variable(level: str) -> str:
     return f"level-{level if level in LEVELS else 'info'}"
 
 
+def of_deployment(name: str) -> Callable[[Event], bool]:
+    """Events about deployment `name` itself or one of its replicas ("name/r0")."""
+    prefix = f"{name}/"
+    return lambda event: event.subject == name or event.subject.startswith(prefix)
+
+
 class EventsPanel(VerticalScroll, can_focus=False):
-    def __init__(self, *, max_events: int = 200, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_events: int = 200,
+        accept: Callable[[Event], bool] | None = None,
+        empty: str = "no events yet",
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._events: deque[Event] = deque(maxlen=max_events)
+        self._accept = accept
+        self._empty = empty
         self._body: Static | None = None
         self.border_title = "Events"
 
@@ -48,6 +67,8 @@ class EventsPanel(VerticalScroll, can_focus=False):
     def add(self, event: Event) -> None:
         """In time order: a replica's exit merged from its host's history comes late,
         dated when it happened."""
+        if self._accept is not None and not self._accept(event):
+            return
         events = self._events
         index = 0
         while index < len(events) and events[index].time > event.time:
@@ -59,6 +80,11 @@ class EventsPanel(VerticalScroll, can_focus=False):
         events.insert(index, event)
         self._redraw()
 
+    def add_all(self, events: Iterable[Event]) -> None:
+        """Events seen before this panel existed (another panel's, in any order)."""
+        for event in events:
+            self.add(event)
+
     def _redraw(self) -> None:
         if self._body is not None:
             self._body.update(self.as_text())
@@ -67,7 +93,7 @@ class EventsPanel(VerticalScroll, can_focus=False):
         """The lines as drawn: newest first, each styled by its level."""
         variables = self.app.theme_variables
         if not self._events:
-            return Text("no events yet", style=light_style("level-info", variables))
+            return Text(self._empty, style=light_style("level-info", variables))
         lines = [
             Text(event_line(event), style=light_style(level_variable(event.level), variables))
             for event in self._events

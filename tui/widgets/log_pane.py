@@ -4,6 +4,10 @@ One worker follows one replica; following another cancels it (an exclusive worke
 group), which closes the engine's stream where it waits. Lines are collected for
 `flush_s` and written in one `write_lines`, so a chatty replica costs one repaint per
 batch rather than one per line; `max_lines` bounds the memory the pane holds.
+
+Following is shown in the border subtitle and matches what the pane does: scrolled up
+(PageUp, the wheel) it says "paused" and counts the lines that arrived below; End (or
+scrolling back to the bottom) follows again.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class LogPane(Log):
         """The replica whose log is shown (None before the first one is picked)."""
         self.pinned = True
         """Whether new lines scroll the pane to its end; False while the user reads back."""
+        self.unseen = 0
+        """Lines written below the view since the user paused."""
+        self._ended = False
         self.border_title = "Log"
 
     @property
@@ -62,8 +69,25 @@ class LogPane(Log):
         self._pending.clear()
         self.clear()
         self.border_title = f"Log · {replica_id}"
-        self.border_subtitle = "following"
+        self._ended = False
+        self.resume()
         self._worker = self._stream(replica_id)
+
+    def resume(self) -> None:
+        """Follow the end again (End): show the newest line and keep showing it."""
+        self.pinned = True
+        self.unseen = 0
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        if self._ended:
+            self.border_subtitle = "not following"
+        elif self.pinned:
+            self.border_subtitle = "following"
+        else:
+            more = f" · {self.unseen} new below" if self.unseen else ""
+            self.border_subtitle = f"paused{more} · End follows"
 
     @work(group=LOG_WORKER, exclusive=True, exit_on_error=False)
     async def _stream(self, replica_id: str) -> None:
@@ -91,10 +115,18 @@ class LogPane(Log):
         self.write_lines(lines, scroll_end=False)
         if self.pinned:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.unseen += len(lines)
+            self._show_state()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.pinned = new_value >= self.max_scroll_y
+        pinned = new_value >= self.max_scroll_y
+        if pinned != self.pinned:
+            self.pinned = pinned
+            if pinned:
+                self.unseen = 0
+            self._show_state()
 
     def on_resize(self) -> None:
         if self.pinned:
@@ -115,5 +147,6 @@ class LogPane(Log):
         else:
             return
         self._flush()
-        self.border_subtitle = "not following"
+        self._ended = True
+        self._show_state()
         self._write([f"── {notice} · Enter on the replica follows it again ──"])
