@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fleetdeck.core.commands.exit_codes import DONE
+from fleetdeck.core.commands.exit_codes import DONE, INTERRUPTED
 from fleetdeck.core.demo.demo_fleet import DemoFleet, run_headless_demo
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.intents import FleetIntents
@@ -43,7 +43,8 @@ async def run_demo(
 ) -> int:
     if headless:
         return await run_headless_demo(seconds)
-    async with DemoFleet(say_events=False) as intents:
+    demo = DemoFleet(say_events=False)
+    async with demo as intents:
         app = FleetdeckApp(
             intents,
             title="fleetdeck demo",
@@ -52,10 +53,14 @@ async def run_demo(
             theme=theme,
             preferences=PreferencesFile(default_preferences_path()),
         )
+        # SIGTERM or SIGHUP (the terminal or tmux window closed) ends the app like `q`,
+        # and DemoFleet's exit stops every replica and removes its directory.
+        demo.on_stop_signal(app.exit)
         timer = asyncio.get_running_loop().call_later(seconds, app.exit) if seconds else None
         try:
-            await intents.run_beside_controller(app.run_async())
+            if not demo.stop_requested.is_set():
+                await intents.run_beside_controller(app.run_async())
         finally:
             if timer is not None:
                 timer.cancel()
-    return DONE
+    return INTERRUPTED if demo.stop_requested.is_set() else DONE
