@@ -153,6 +153,10 @@ def main() -> None:
         f"{'RSS change, %':34} {rss_change:>+12.1f} {'within ±10':>12} "
         f"{'yes' if abs(rss_change) <= RSS_GOAL_PCT else 'no':>5}"
     )
+    # Caches that fill for minutes show as growth from the start; a leak keeps growing.
+    middle = measured[len(measured) // 2]
+    late = 100 * (last[2] - middle[2]) / middle[2]
+    print(f"{'RSS change over the second half, %':34} {late:>+12.1f}  (from {middle[2]:.1f} MiB)")
 
 
 if __name__ == "__main__":
