@@ -15,9 +15,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import CellKey, ColumnKey
 
 Cells = Sequence[Text]
+
+
+def _width(value: object) -> int:
+    return value.cell_len if isinstance(value, Text) else len(str(value))
 
 
 def same_cell(old: object, new: Text) -> bool:
@@ -98,6 +102,23 @@ class KeyedTable(DataTable[Text]):
         # DataTable.sort keeps the row objects and only moves them; its key function
         # sees cell values, so the rows are found by their key column's text.
         self.sort(self.KEY_COLUMN, key=lambda cell: position[cell.plain])
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        """Measure each changed column once per idle, not once per changed cell.
+
+        Textual's version re-measures a whole column for every updated cell that got
+        narrower; with every metrics cell changing each snapshot that is rows x rows
+        measurements per column (about 360 ms a snapshot at 200 deployments, see
+        benchmarks/console_frame.py). Our cells are one-line Text, so a width is its
+        cell length. Overrides a private hook of DataTable (textual 8.x, pinned <9);
+        tests/tui/test_keyed_table.py checks the widths it leaves.
+        """
+        for column_key in {cell.column_key for cell in updated_cells}:
+            column = self.columns.get(column_key)
+            if column is None:
+                continue
+            widths = [_width(value) for value in self.get_column(column_key)]
+            column.content_width = max([*widths, _width(column.label)])
 
     def relabel(self, column_key: str, label: str) -> None:
         """Change a column's header text (DataTable has no public way to)."""
