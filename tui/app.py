@@ -186,6 +186,7 @@ class FleetdeckApp(DeploymentActions):
         had_rows = bool(self.snapshot and self.snapshot.deployments)
         with self.batch_update():
             self.snapshot = snapshot
+            self._deployments.host_labels = {h.name: h.labels for h in snapshot.hosts}
             self._deployments.deployments = snapshot.deployments
             self._hosts.hosts = snapshot.hosts
             self.sub_title = fleet_summary(snapshot)

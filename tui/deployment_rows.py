@@ -1,8 +1,8 @@
 """Which deployments the fleet table shows, and in what order (pure, tested as data).
 
 The filter matches a deployment's name, model, hosts or status (case-insensitive, every
-word must match somewhere). Host labels are not in the snapshot, so `key=value` words
-are matched as plain text like any other word.
+word must match somewhere); a `key=value` word matches a label of a host the deployment
+has a replica on (`zone=eu`), as the inventory's host labels say.
 
 Sorting is by one table column. Rows without a value for it (no metrics yet) go last in
 either direction, so flipping the order does not bury the figures under dashes; ties
@@ -11,7 +11,7 @@ keep name order so rows do not jump between snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot, DeploymentStatus
 from fleetdeck.core.policy.rollout_phase import rollout_phase
@@ -47,16 +47,33 @@ def _haystack(deployment: DeploymentSnapshot) -> str:
     return "\n".join(parts).lower()
 
 
-def matches(deployment: DeploymentSnapshot, query: str) -> bool:
-    """True when every word of `query` occurs in the name, model, a host or the status."""
+HostLabels = Mapping[str, Mapping[str, str]]
+
+
+def matches(
+    deployment: DeploymentSnapshot, query: str, host_labels: HostLabels | None = None
+) -> bool:
+    """True when every word of `query` occurs in the name, model, a host or the status,
+    and every `key=value` word is a label of one of its replicas' hosts."""
     haystack = _haystack(deployment)
-    return all(word in haystack for word in query.lower().split())
+    labels = [
+        {k.lower(): v.lower() for k, v in (host_labels or {}).get(r.host, {}).items()}
+        for r in deployment.replicas
+    ]
+    for word in query.lower().split():
+        key, equals, value = word.partition("=")
+        if equals and key:
+            if not any(host.get(key) == value for host in labels):
+                return False
+        elif word not in haystack:
+            return False
+    return True
 
 
 def filter_deployments(
-    deployments: Sequence[DeploymentSnapshot], query: str
+    deployments: Sequence[DeploymentSnapshot], query: str, host_labels: HostLabels | None = None
 ) -> tuple[DeploymentSnapshot, ...]:
-    return tuple(d for d in deployments if matches(d, query))
+    return tuple(d for d in deployments if matches(d, query, host_labels))
 
 
 def _rate(d: DeploymentSnapshot) -> float | None:

@@ -73,6 +73,7 @@ class HostSnapshot(Frozen):
     name: str
     address: str
     state: HostState
+    labels: dict[str, str] = Field(default_factory=dict)  # the inventory's, for filters
     error: str | None = None
     gpus: tuple[GpuSnapshot, ...] = ()
     cpu_pct: float | None = None

@@ -49,7 +49,8 @@ def build_snapshot(
     endpoints: Mapping[str, str] | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
-        _host_snapshot(h.name, h.address or "local", hosts[h.name]) for h in inventory.hosts
+        _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
+        for h in inventory.hosts
     )
     replicas: dict[str, list[ReplicaSnapshot]] = {}
     for host in inventory.hosts:
@@ -155,11 +156,13 @@ def _replica_snapshot(
     )
 
 
-def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
+def _host_snapshot(name: str, address: str, view: HostView, labels: dict[str, str]) -> HostSnapshot:
     observation = view.observation
     error = str(view.error) if view.error else None
     if observation is None:
-        return HostSnapshot(name=name, address=address, state=view.state, error=error)
+        return HostSnapshot(
+            name=name, address=address, state=view.state, labels=labels, error=error
+        )
     load = observation.load
     lease = observation.lease
     # The replicas named on this host say which deployment a GPU process serves; the id's
@@ -169,6 +172,7 @@ def _host_snapshot(name: str, address: str, view: HostView) -> HostSnapshot:
         name=name,
         address=address,
         state=view.state,
+        labels=labels,
         error=error,
         gpus=tuple(_gpu_snapshot(g, deployments) for g in observation.gpus),
         cpu_pct=load.cpu_pct,

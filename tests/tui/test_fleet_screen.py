@@ -381,3 +381,13 @@ def test_fleet_screen_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_a_key_value_word_matches_a_label_of_a_replicas_host() -> None:
+    eu = deployment("eu-model", DeploymentStatus.ACTIVE, hosts=("gpu-a",))
+    us = deployment("us-model", DeploymentStatus.ACTIVE, hosts=("gpu-c",))
+    labels = {"gpu-a": {"zone": "eu"}, "gpu-c": {"zone": "US"}}
+    assert filter_deployments((eu, us), "zone=eu", labels) == (eu,)
+    assert filter_deployments((eu, us), "zone=us model", labels) == (us,)
+    assert filter_deployments((eu, us), "zone=asia", labels) == ()
+    assert filter_deployments((eu, us), "zone=eu", None) == (), "no labels, no label match"

@@ -67,6 +67,8 @@ class DeploymentsTable(KeyedTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.host_labels: dict[str, dict[str, str]] = {}
+        """Each host's inventory labels, for `key=value` filter words; set with deployments."""
         self.border_title = "Deployments"
         self._label_sort()
 
@@ -111,7 +113,7 @@ class DeploymentsTable(KeyedTable):
 
     def shown(self) -> tuple[DeploymentSnapshot, ...]:
         """The deployments in the table, filtered and in display order."""
-        kept = filter_deployments(self.deployments, self.filter_text)
+        kept = filter_deployments(self.deployments, self.filter_text, self.host_labels)
         if self.sort_column is None:
             return kept
         return sort_deployments(kept, self.sort_column, descending=self.sort_descending)
