@@ -73,12 +73,6 @@ class HostListTable(KeyedTable):
         self.sync_rows({h.name: self._cells(h) for h in self.hosts})
         self.border_subtitle = f"{len(self.hosts)} host{'' if len(self.hosts) == 1 else 's'}"
 
-    def highlighted_host(self) -> str | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return row_key.value
-
     def _cells(self, host: HostSnapshot) -> Cells:
         variables = self.app.theme_variables
         used, total = gpu_memory(host.gpus)
