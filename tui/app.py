@@ -195,6 +195,8 @@ class FleetdeckApp(DeploymentActions):
                     screen.show(snapshot.deployment(screen.deployment_name), host_times(snapshot))
                 elif isinstance(screen, LogsScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
+                elif isinstance(screen, FleetFollower):
+                    screen.follow()
         self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
             self.refresh_bindings()
