@@ -3,10 +3,8 @@ byte-stable. Event times are shown in local time, so the zone is pinned to UTC h
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from textual.pilot import Pilot
 
 from fleetdeck.core.fleet.events import Event
@@ -45,15 +43,6 @@ LOG_LINES = (
     "INFO:     Application startup complete.",
     'INFO:     127.0.0.1:51234 - "POST /v1/chat/completions HTTP/1.1" 200 OK',
 )
-
-
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def the_fleet() -> FleetSnapshot:
