@@ -55,7 +55,9 @@ def deployment_status(desired: int, replicas: Sequence[ReplicaStatus]) -> Deploy
     if not live:
         # Nothing runs (never applied, or scaled to zero): say so, whatever is desired.
         return DeploymentStatus.STOPPED
-    if desired > 0 and ready >= desired:
+    # Ready meets desired: healthy, including a scale-down (to zero too) whose surplus
+    # replicas still serve until they are stopped; the rollout phase says "scaling 2→1".
+    if ready > 0 and ready >= desired:
         if ReplicaStatus.ACTIVE in replicas:
             return DeploymentStatus.ACTIVE
         return DeploymentStatus.IDLE

@@ -260,6 +260,19 @@ def test_deployment_statuses() -> None:
     assert deployment_status(2, [A, ReplicaStatus.UNKNOWN]) == DeploymentStatus.DEGRADED
 
 
+def test_a_scale_down_is_not_degraded_while_the_surplus_still_serves() -> None:
+    A, IDLE, STOPPING = ReplicaStatus.ACTIVE, ReplicaStatus.IDLE, ReplicaStatus.STOPPING
+    # Scaling 2→1: two ready for one desired; the row says "scaling 2→1", the light active.
+    assert deployment_status(1, [A, A]) == DeploymentStatus.ACTIVE
+    # Scaling 1→0 before the stop reaches the replica: it still serves, so not degraded.
+    assert deployment_status(0, [A]) == DeploymentStatus.ACTIVE
+    assert deployment_status(0, [IDLE]) == DeploymentStatus.IDLE
+    # Once it is stopping, nothing live is left: stopped.
+    assert deployment_status(0, [STOPPING]) == DeploymentStatus.STOPPED
+    # A replica that failed while scaling to zero is still reported as failed.
+    assert deployment_status(0, [ReplicaStatus.FAILED]) == DeploymentStatus.FAILED
+
+
 def test_gpus_held_by_a_foreign_tenant_or_a_stopping_replica_are_skipped() -> None:
     def gpu(index: int, *processes: dict[str, object]) -> GpuReading:
         return gpu_reading(index, f"GPU-a-{index}", *processes)
