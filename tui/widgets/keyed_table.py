@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey
 
@@ -22,6 +26,22 @@ Cells = Sequence[Text]
 
 def _width(value: object) -> int:
     return value.cell_len if isinstance(value, Text) else len(str(value))
+
+
+class _Same:
+    """A cache key part that is equal only to the very same object (and keeps it alive,
+    so its id cannot be reused by another cell while the key is cached)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
 
 
 def same_cell(old: object, new: Text) -> bool:
@@ -51,7 +71,15 @@ class KeyedTable(DataTable[Text]):
     KEY_COLUMN: ClassVar[str] = "name"
     """The column whose text is the row's key."""
 
+    # Rendered cells by what decides their look (see _render_cell). Bounded: a stale
+    # entry is never hit again and ages out; a few screens of cells fit.
+    CELL_CACHE_SIZE: ClassVar[int] = 4096
+
     def __init__(self, *, id: str | None = None) -> None:
+        # Before DataTable's __init__, which already clears its caches (and so ours).
+        self._cells_drawn: LRUCache[tuple[object, ...], list[list[Segment]]] = LRUCache(
+            self.CELL_CACHE_SIZE
+        )
         super().__init__(id=id, cursor_type="row", show_cursor=False)
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
@@ -132,3 +160,53 @@ class KeyedTable(DataTable[Text]):
             self.update_cell(first, column_key, self.get_cell(first, column_key), update_width=True)
         else:
             self.refresh()
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """Draw a cell again only when its value, place, width or look changed.
+
+        DataTable keys its cell cache on a counter bumped by every update of any cell,
+        so one new snapshot re-draws every visible cell of the table, changed or not:
+        most of the console's CPU while it watches a fleet (benchmarks/console_soak.py).
+        Here the key is the cell's value object itself (a sync replaces exactly the
+        objects of the cells that changed), its position and width, and every input of
+        the cell's style. Headers and row labels keep DataTable's own cache. Overrides a
+        private hook of DataTable (textual 8.x, pinned <9); tests/tui/test_keyed_table.py
+        checks that a changed cell, a moved row and a theme change are drawn anew.
+        """
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        value = self.get_cell_at(Coordinate(row_index, column_index))
+        key = (
+            _Same(value),
+            row_index,
+            column_index,
+            width,
+            base_style,
+            cursor,
+            hover,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        lines = self._cells_drawn.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            self._cells_drawn[key] = lines
+        return lines
+
+    def notify_style_update(self) -> None:
+        # A theme or CSS change alters how every cell looks: draw them all anew.
+        self._cells_drawn.clear()
+        super().notify_style_update()
+
+    def _clear_caches(self) -> None:
+        self._cells_drawn.clear()
+        super()._clear_caches()
