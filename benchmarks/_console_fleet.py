@@ -239,6 +239,11 @@ class PushBackend:
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self.listeners.append(listener)
 
+    async def event_history(
+        self, deployment: str | None = None, *, last: int = 0
+    ) -> tuple[Event, ...]:
+        return ()  # an empty journal: the benchmarks time what is pushed live
+
     async def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
         for n in range(min(tail, self._log_lines)):
             yield (

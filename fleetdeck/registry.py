@@ -158,6 +158,9 @@ def _export(p: argparse.ArgumentParser) -> None:
 def _events(p: argparse.ArgumentParser) -> None:
     _json(p)
     p.add_argument("--tail", type=_count, default=0, metavar="N", help="only the last N")
+    arg = p.add_argument("--deployment", metavar="NAME", default=None,
+                         help="only this deployment's events (its replicas' too)")  # fmt: skip
+    arg.completer = complete_deployments  # type: ignore[attr-defined]
 
 
 def _trust(p: argparse.ArgumentParser) -> None:
@@ -210,7 +213,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("forget-failed", "remove the replicas fleetdeck gave up on (kept with their log)",
             "fleetdeck forget-failed fleet.toml llama8b", _deployment, "control:cmd_forget_failed"),
     Command("events", "the event journal: what the engine did and why, and the hosts' exits",
-            "fleetdeck events fleet.toml --tail 20", _events, "control:cmd_events"),
+            "fleetdeck events fleet.toml --deployment llama8b", _events, "control:cmd_events"),
     Command("test", "send one real chat completion to a replica and print its latency",
             "fleetdeck test fleet.toml llama8b --prompt 'Hi'", _test, "client:cmd_test"),
     Command("export", "print a deployment's configuration (secrets as references)",

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from fleetdeck.core.commands import render
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
 from fleetdeck.core.commands.reporting import exit_code, say, warn_unreachable
+from fleetdeck.core.errors import UsageError
 from fleetdeck.core.intents import FleetIntents, IntentOutcome
 
 
@@ -77,15 +78,22 @@ async def cmd_events(intents: FleetIntents, args: argparse.Namespace) -> int:
     # One observation of every host first: what their supervisors recorded while no
     # fleetdeck process watched (exits, restarts) is merged into the journal.
     await intents.refresh()
-    events = list(intents.history())
-    if args.tail:
-        events = events[-args.tail :]
+    deployment: str | None = args.deployment
+    events = await intents.event_history(deployment, last=args.tail)
+    if not events and deployment is not None and intents.inventory.deployment(deployment) is None:
+        known = ", ".join(d.name for d in intents.inventory.deployments) or "none"
+        raise UsageError(
+            f"{intents.inventory.source}: no deployment named {deployment!r}",
+            f"known: {known}; the journal has no events of it either",
+            "nothing was read",
+        )
     for event in events:
         if args.json:
             print(json.dumps(event.model_dump(mode="json")))
         else:
             print(render.event_line(event))
     if not events and not args.json:
-        say(f"no events yet (journal: {intents.journal_path})")
+        of = f" of {deployment}" if deployment is not None else ""
+        say(f"no events{of} yet (journal: {intents.journal_path})")
     warn_unreachable(intents)  # their history since they were last observed is missing
     return exit_code(intents)

@@ -96,10 +96,12 @@ class Engine:
         1000)."""
         return tuple(self._events)
 
-    def history(self) -> Iterator[Event]:
+    def history(self, deployment: str | None = None) -> Iterator[Event]:
         """Every event in this fleet's journal, oldest first, from any fleetdeck process
-        (observe the hosts first: their history is merged into it as it is seen)."""
-        return self._journal.read()
+        (observe the hosts first: their history is merged into it as it is seen); with
+        `deployment`, only its own and its replicas'. Reads the whole file: call it off
+        the event loop (FleetIntents.event_history does)."""
+        return self._journal.read(deployment)
 
     @property
     def journal_path(self) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -13,3 +15,10 @@ class Event(BaseModel):
     subject: str  # a replica id, deployment or host name
     message: str
     level: str = "info"  # "info" | "warning" | "error"
+
+
+def of_deployment(name: str) -> Callable[[Event], bool]:
+    """Events about deployment `name` itself or one of its replicas ("name/r0"), not
+    another deployment whose name starts alike ("name-big")."""
+    prefix = f"{name}/"
+    return lambda event: event.subject == name or event.subject.startswith(prefix)

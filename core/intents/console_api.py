@@ -24,6 +24,14 @@ class ConsoleBackend(Protocol):
         """Call `listener` with every event from now on (on the engine's loop)."""
         ...
 
+    async def event_history(
+        self, deployment: str | None = None, *, last: int = 0
+    ) -> tuple[Event, ...]:
+        """The journal's events, oldest first: all, or `deployment`'s own and its
+        replicas'; with `last`, the newest `last` (the detail screen's events panel starts
+        from them). Read off the event loop; a missing journal has none."""
+        ...
+
     def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
         """The last `tail` lines of a replica's log, then new lines as they come, across
         reconnects and the replica's restarts."""

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fleetdeck.core.control.controller import Controller, run_with_controller
@@ -29,13 +28,12 @@ from fleetdeck.core.engine.action_runner import ApplyOutcome
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.engine.leases import lease_for_one_shot, release_one_shot
 from fleetdeck.core.errors import FleetdeckError, UsageError
-from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
+from fleetdeck.core.intents.fleet_queries import FleetQueries
 from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
 from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
-from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
 from fleetdeck.hosts.log_follower import StreamBroken
 
@@ -58,72 +56,14 @@ class IntentOutcome:
         return not self.applied.failed
 
 
-class FleetIntents:
+class FleetIntents(FleetQueries):
+    """The verbs; what they read (snapshots, events, the journal) is in FleetQueries."""
+
     def __init__(self, engine: Engine, *, who: str = "fleetdeck") -> None:
         """`who` names the front end in the overrides it writes ("the console")."""
-        self._engine = engine
+        super().__init__(engine)
         self._who = who
         self._holding_one_shot_leases = False
-
-    # -- reading ---------------------------------------------------------------------
-    @property
-    def inventory(self) -> Inventory:
-        return self._engine.inventory
-
-    def snapshot(self) -> FleetSnapshot:
-        return self._engine.snapshot()
-
-    async def refresh(self) -> FleetSnapshot:
-        return await self._engine.refresh()
-
-    async def sampled_snapshot(self, seconds: float) -> FleetSnapshot:
-        """A fresh snapshot; with `seconds`, request rates and latencies from two reads
-        of /metrics that far apart (a one-shot command has no earlier reading)."""
-        snapshot = await self._engine.refresh()
-        ready = any(r.healthy for d in snapshot.deployments for r in d.replicas)
-        if seconds <= 0 or not ready:
-            return snapshot
-        await self._engine.scrape_metrics()
-        await asyncio.sleep(seconds)
-        await self._engine.scrape_metrics()
-        return self._engine.snapshot()
-
-    def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
-        return self._engine.snapshots(interval_s)
-
-    def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._engine.subscribe(listener)
-
-    def history(self) -> Iterator[Event]:
-        return self._engine.history()
-
-    @property
-    def journal_path(self) -> Path:
-        return self._engine.journal_path
-
-    def recent_events(self) -> tuple[Event, ...]:
-        return self._engine.recent_events()
-
-    def plan(self) -> Plan:
-        return self._engine.plan()
-
-    @property
-    def unreachable_hosts(self) -> list[str]:
-        return self._engine.unreachable_hosts
-
-    def host_errors(self) -> dict[str, str]:
-        """Why each unreachable host is unreachable, in the user's words."""
-        return {
-            name: str(self._engine.sessions[name].error or f"{name} is unreachable")
-            for name in self._engine.unreachable_hosts
-        }
-
-    def overrides_in_force(self) -> dict[str, int]:
-        return self._engine.desired.in_force()
-
-    def describe_overrides(self) -> list[str]:
-        """ "llama8b: 3 replicas (fleetdeck scale), inventory says 2", one per override."""
-        return self._engine.desired.describe()
 
     # -- verbs that change what should run ------------------------------------------
     async def apply(self) -> IntentOutcome:
@@ -332,14 +272,3 @@ class FleetIntents:
         others = await lease_for_one_shot(engine)
         self._holding_one_shot_leases = not others
         return others
-
-    def _deployment(self, name: str) -> Deployment:
-        found = self.inventory.deployment(name)
-        if found is None:
-            known = ", ".join(d.name for d in self.inventory.deployments) or "none"
-            raise UsageError(
-                f"{self.inventory.source}: no deployment named {name!r}",
-                f"known: {known}",
-                "nothing was started or stopped",
-            )
-        return found

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.events import Event, of_deployment
 
 JOURNAL = "events.jsonl"
 LOCK = JOURNAL + ".lock"
@@ -57,12 +57,19 @@ class EventJournal:
         Raises filelock.Timeout after LOCK_TIMEOUT_S."""
         return self._lock
 
-    def read(self) -> Iterator[Event]:
-        """Every event, oldest first (by `time`; written order among equal times)."""
+    def read(self, deployment: str | None = None) -> Iterator[Event]:
+        """Every event, oldest first (by `time`; written order among equal times); with
+        `deployment`, only those about it and its replicas (`of_deployment`). A missing
+        journal has none."""
+        # Only lines that hold the name as JSON writes it are parsed: a quiet deployment's
+        # few events are found among a busy fleet's many without parsing every line.
+        needle = json.dumps(deployment)[1:-1] if deployment is not None else ""
+        accept = of_deployment(deployment) if deployment is not None else None
         events: list[Event] = []
         for path in (self.previous_path, self.path):
             with contextlib.suppress(FileNotFoundError):
-                events.extend(_parse(path.read_text().splitlines()))
+                lines = (line for line in path.read_text().splitlines() if needle in line)
+                events.extend(e for e in _parse(lines) if accept is None or accept(e))
         events.sort(key=lambda event: event.time)
         return iter(events)
 

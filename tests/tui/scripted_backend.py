@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetdeck.core.errors import UsageError
-from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents import IntentOutcome
 
@@ -46,6 +46,14 @@ class ScriptedBackend:
         """Deployment name -> what `export` returns (as FleetIntents.export would)."""
         self.exports: list[str] = []
         """Every deployment `export` was asked for, in order."""
+        self.journal: list[Event] = []
+        """What `event_history` reads, as the engine's journal holds it (any order)."""
+        self.history_asks: list[tuple[str | None, int]] = []
+        """Every `event_history` call: (deployment, last)."""
+        self.history_gate: asyncio.Event | None = None
+        """When set by a test, `event_history` waits for it (a slow journal)."""
+        self.history_error: BaseException | None = None
+        """When set, `event_history` raises it (an unreadable journal)."""
         for item in snapshots:
             self.push(item)
 
@@ -90,6 +98,20 @@ class ScriptedBackend:
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
+
+    async def event_history(
+        self, deployment: str | None = None, *, last: int = 0
+    ) -> tuple[Event, ...]:
+        self.history_asks.append((deployment, last))
+        if self.history_gate is not None:
+            await self.history_gate.wait()
+        if self.history_error is not None:
+            raise self.history_error
+        accept = of_deployment(deployment) if deployment is not None else None
+        events = sorted(
+            (e for e in self.journal if accept is None or accept(e)), key=lambda e: e.time
+        )
+        return tuple(events[-last:] if last > 0 else events)
 
     async def follow_logs(self, replica_id: str, *, tail: int = 200) -> AsyncIterator[str]:
         stream = LogStream(replica_id, tail)

@@ -3,6 +3,7 @@ endpoint and key, the log's paused state, and its layout at 80x24 and 120x40."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -10,15 +11,23 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Sparkline
 
-from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot, FleetSnapshot, ReplicaStatus
 from fleetdeck.core.metrics.history import HISTORY_FIELDS, Histories, history_points
 from fleetdeck.themes import FLEETDECK_DARK, FLEETDECK_LIGHT
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.deployment_access import ClientHint
-from fleetdeck.tui.screens.deployment import EVENTS, INVENTORY, LOG, DeploymentScreen
+from fleetdeck.tui.screens.deployment import (
+    EVENTS,
+    HISTORY_EVENTS,
+    INVENTORY,
+    LOG,
+    NO_EVENTS,
+    READING,
+    DeploymentScreen,
+)
 from fleetdeck.tui.widgets.deployment_header import header_lines
-from fleetdeck.tui.widgets.events_panel import EventsPanel, of_deployment
+from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.inventory_panel import InventoryPanel, inventory_lines
 from fleetdeck.tui.widgets.log_pane import LogPane
 from fleetdeck.tui.widgets.metrics_strip import SERIES, MetricsStrip
@@ -149,6 +158,85 @@ async def test_e_shows_this_deployments_events_newest_first_and_e_again_the_log(
         await pilot.press("e")
         await pilot.pause()
         assert screen.shown_panel == LOG
+
+
+async def test_events_start_from_the_journal_then_each_live_event_once() -> None:
+    """llama8b's events are older than the fleet's newest 200: the journal still has
+    them. One seen live while the journal is read, and again from it, is shown once."""
+    snapshot = deep_fleet()
+    backend = backend_for(snapshot)
+    old = Event(
+        time=100.0,
+        kind="replica.exited",
+        subject="llama8b/r0",
+        message="exited with code 1 on gpu-a (crashed); restart 1",
+        level="warning",
+    )
+    backend.journal = [
+        old,
+        Event(time=90.0, kind="deployment.scaled", subject="llama8b", message="scaled to 3"),
+        *(Event(time=1000.0 + n, kind="replica.ready", subject="mistral/r0", message=f"m{n}")
+          for n in range(250)),
+    ]  # fmt: skip
+    backend.history_gate = asyncio.Event()  # a slow journal
+    app = app_for(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, snapshot)
+        seen_before = Event(time=3000.0, kind="replica.started", subject="llama8b/r1",
+                            message="started on gpu-b port 8101")  # fmt: skip
+        backend.emit(seen_before)  # the app's, and written to the journal too
+        backend.journal.append(seen_before)
+        screen = await open_detail(pilot)
+        panel = screen.query_one(f"#{EVENTS}", EventsPanel)
+        await pilot.press("e")
+        await until(pilot, lambda: backend.history_asks == [("llama8b", HISTORY_EVENTS)])
+        assert panel.events == (seen_before,)
+        during = Event(time=3001.0, kind="replica.ready", subject="llama8b/r1",
+                       message="ready on port 8101")  # fmt: skip
+        backend.emit(during)  # live while the journal is read, and in what it returns
+        backend.journal.append(during)
+        await until(pilot, lambda: len(panel.events) == 2)
+        backend.history_gate.set()
+        await until(pilot, lambda: len(panel.events) == 4)
+        await pilot.pause()
+        assert [e.time for e in panel.events] == [3001.0, 3000.0, 100.0, 90.0]
+        assert "llama8b/r0: exited with code 1 on gpu-a (crashed); restart 1" in screen_text(app)
+
+        later = Event(
+            time=3100.0,
+            kind="replica.exited",
+            subject="llama8b/r1",
+            message="exited with code 137 on gpu-b (crashed)",
+            level="warning",
+        )
+        backend.emit(later)
+        backend.emit(later)  # the same event twice (told again): shown once
+        await until(pilot, lambda: len(panel.events) == 5)
+        await pilot.pause()
+        assert panel.events[0] == later and panel.events.count(later) == 1
+        assert screen_text(app).count("exited with code 137 on gpu-b") == 1
+        assert len(backend.history_asks) == 1, "read once, when the screen opened"
+
+
+async def test_an_empty_or_unreadable_journal_leaves_live_events() -> None:
+    snapshot = deep_fleet()
+    backend = backend_for(snapshot)
+    app = app_for(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, snapshot)
+        panel = screen.query_one(f"#{EVENTS}", EventsPanel)
+        await until(pilot, lambda: panel.empty == NO_EVENTS)
+        assert panel.as_text().plain == NO_EVENTS
+        await pilot.press("escape")
+
+        backend.history_error = PermissionError(13, "Permission denied", "events.jsonl")
+        screen = await open_detail(pilot)
+        panel = screen.query_one(f"#{EVENTS}", EventsPanel)
+        await until(pilot, lambda: panel.empty != READING)
+        assert "Could not read the event journal: PermissionError" in panel.empty
+        backend.emit(EVENTS_SEEN[0])
+        await until(pilot, lambda: panel.events == (EVENTS_SEEN[0],))
+        assert app.is_running
 
 
 # -- 2. the inventory entry -------------------------------------------------------------

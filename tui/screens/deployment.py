@@ -2,11 +2,16 @@
 three: the live log of one replica, the deployment's events, or its inventory entry.
 
 The app hands each snapshot's copy of this deployment down through `show`, and each
-event through `add_event`; the screen never asks the engine for state. The log pane
-follows the replica under the cursor of the replicas table, so moving the cursor
-switches the stream. `e` and `i` swap the log for the events or the inventory entry
-and back; PageUp/PageDown/Home/End always scroll whichever of the three is shown (the
-replicas table is short and keeps the arrows), and End on the log follows it again.
+event through `add_event`. The screen asks the backend only for what the app does not
+hold: a replica's log, the inventory entry, and this deployment's history in the journal, its newest
+HISTORY_EVENTS (read by a worker through `event_history`, as `fleetdeck events
+--deployment` reads them), which the events panel starts from; live events are added on
+top, each once.
+
+The log pane follows the replica under the cursor of the replicas table, so moving the
+cursor switches the stream. `e` and `i` swap the log for the events or the inventory
+entry and back; PageUp/PageDown/Home/End always scroll whichever of the three is shown
+(the replicas table is short and keeps the arrows), and End on the log follows it again.
 
 The screen itself never scrolls: every panel has a height it can shrink to and scrolls
 inside itself, so at 80x24 the header and the footer stay where they are. On a tall
@@ -17,20 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header
 
-from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
 from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.tui.deployment_access import ClientHint, curl_command_for
 from fleetdeck.tui.error_notice import describe_error
 from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
-from fleetdeck.tui.widgets.events_panel import EventsPanel, of_deployment
+from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.inventory_panel import InventoryPanel
 from fleetdeck.tui.widgets.log_pane import LogPane
 from fleetdeck.tui.widgets.metrics_strip import MetricsStrip
@@ -38,6 +44,14 @@ from fleetdeck.tui.widgets.replicas_table import ReplicasTable
 
 LOG, EVENTS, INVENTORY = "log", "deployment-events", "inventory"
 """The ids of the three panels that take turns below the replicas."""
+
+HISTORY_EVENTS = 200
+"""How many of the deployment's newest events the events panel reads from the journal
+(and keeps)."""
+HISTORY_WORKER = "deployment-history"
+
+READING = "reading this deployment's events from the journal…"
+NO_EVENTS = "no events of this deployment yet"
 
 
 class DeploymentScreen(Screen[None]):
@@ -99,8 +113,9 @@ class DeploymentScreen(Screen[None]):
         with ContentSwitcher(initial=LOG, id="lower"):
             yield LogPane(self._backend, tail=self._log_tail, flush_s=self._log_flush_s, id=LOG)
             yield EventsPanel(
+                max_events=HISTORY_EVENTS,
                 accept=of_deployment(self.deployment_name),
-                empty="no events of this deployment since the console started",
+                empty=READING,
                 id=EVENTS,
             )
             yield InventoryPanel(id=INVENTORY)
@@ -108,9 +123,24 @@ class DeploymentScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(EventsPanel).add_all(self._early_events)
+        self._read_history()
         self.query_one(ReplicasTable).focus()
         self._mounted = True
         self.show(self.deployment, self.host_times)
+
+    @work(group=HISTORY_WORKER, exclusive=True, exit_on_error=False)
+    async def _read_history(self) -> None:
+        """This deployment's newest events in the journal, merged with those already
+        shown (the app's, and live ones that came while the journal was read)."""
+        panel = self.query_one(EventsPanel)
+        try:
+            history = await self._backend.event_history(self.deployment_name, last=HISTORY_EVENTS)
+        except Exception as error:  # noqa: BLE001 - told in the panel; live events still come
+            notice = describe_error(error, doing="read the event journal", fallback_step="")
+            panel.empty = f"{notice.one_line} (events from now on are shown)"
+            return
+        panel.add_all(history)
+        panel.empty = NO_EVENTS
 
     def show(
         self, deployment: DeploymentSnapshot | None, host_times: Mapping[str, float] | None = None

@@ -6,7 +6,9 @@ journal read alike. Colours are resolved from theme variables (`$level-info`, ..
 redrawn when the theme changes.
 
 The fleet screen's panel keeps every event; the detail screen's keeps only those an
-`accept` predicate lets through (`of_deployment`), so both read alike.
+`accept` predicate lets through (`of_deployment`), so both read alike. An event already
+shown is not shown twice: the detail screen's panel takes the same events from the
+journal and, live, from the app.
 """
 
 from __future__ import annotations
@@ -28,12 +30,6 @@ LEVELS = ("info", "warning", "error")
 
 def level_variable(level: str) -> str:
     return f"level-{level if level in LEVELS else 'info'}"
-
-
-def of_deployment(name: str) -> Callable[[Event], bool]:
-    """Events about deployment `name` itself or one of its replicas ("name/r0")."""
-    prefix = f"{name}/"
-    return lambda event: event.subject == name or event.subject.startswith(prefix)
 
 
 class EventsPanel(VerticalScroll, can_focus=False):
@@ -64,26 +60,50 @@ class EventsPanel(VerticalScroll, can_focus=False):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
 
+    @property
+    def empty(self) -> str:
+        """What the panel says while it has no event."""
+        return self._empty
+
+    @empty.setter
+    def empty(self, text: str) -> None:
+        self._empty = text
+        self._redraw()
+
     def add(self, event: Event) -> None:
         """In time order: a replica's exit merged from its host's history comes late,
-        dated when it happened."""
+        dated when it happened. One equal to an event kept (same time, kind, subject,
+        message and level) is the same event, seen twice: it is dropped."""
+        if self._insert(event):
+            self._redraw()
+
+    def add_all(self, events: Iterable[Event]) -> None:
+        """Events seen before this panel existed (another panel's, the journal's), in
+        any order; drawn once."""
+        kept = [self._insert(event) for event in events]
+        if any(kept):
+            self._redraw()
+
+    def _insert(self, event: Event) -> bool:
+        """Keep `event` in its place; False if it is not kept (not accepted, seen, or
+        older than every event of a full panel)."""
         if self._accept is not None and not self._accept(event):
-            return
+            return False
         events = self._events
         index = 0
         while index < len(events) and events[index].time > event.time:
             index += 1
+        seen = index
+        while seen < len(events) and events[seen].time == event.time:
+            if events[seen] == event:
+                return False
+            seen += 1
         if index == len(events) == events.maxlen:
-            return  # older than every event kept
+            return False  # older than every event kept
         if len(events) == events.maxlen:
             events.pop()
         events.insert(index, event)
-        self._redraw()
-
-    def add_all(self, events: Iterable[Event]) -> None:
-        """Events seen before this panel existed (another panel's, in any order)."""
-        for event in events:
-            self.add(event)
+        return True
 
     def _redraw(self) -> None:
         if self._body is not None:
