@@ -343,8 +343,12 @@ async def test_p95_sparkline_has_its_scale_and_threshold_colours() -> None:
         assert cell.plain.endswith(" 500ms–11.00s")
         assert header(app, "p95") == "p95 · 16s"
         variables = app.theme_variables
+        # Each bar's colour, from the span that covers it (bars of one colour share one).
         bars = {
-            cell.plain[span.start]: span.style for span in cell.spans if span.end - span.start == 1
+            cell.plain[at]: span.style
+            for span in cell.spans
+            for at in range(span.start, span.end)
+            if cell.plain[at] in "▁▂▃▄▅▆▇█"
         }
         assert bars["█"] == light_style("spark-latency-critical", variables)
         warning_bar = cell.plain[cell.plain.index("█") - 1]

@@ -7,11 +7,12 @@ the inventory's order), the filter is shown in the border's subtitle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
 from typing import ClassVar
 
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual.binding import Binding
 from textual.reactive import var
 from textual.widgets import DataTable
@@ -37,6 +38,7 @@ from fleetdeck.tui.widgets.status_light import deployment_light, light_style, st
 SPARK_WIDTH = 8
 SPARK_SPAN = format_span(SPARK_WIDTH * METRICS_INTERVAL_S)
 ASCENDING, DESCENDING = "▲", "▼"
+DIM = Style(dim=True)
 
 
 class DeploymentsTable(KeyedTable):
@@ -119,16 +121,27 @@ class DeploymentsTable(KeyedTable):
         return sort_deployments(kept, self.sort_column, descending=self.sort_descending)
 
     def refresh_rows(self) -> None:
-        self.sync_rows({d.name: self._cells(d) for d in self.shown()})
-
-    def _cells(self, deployment: DeploymentSnapshot) -> Cells:
+        # The theme's styles are looked up once a refresh, not once a bar: at 200
+        # deployments that was most of the time from a snapshot to its frame.
         variables = self.app.theme_variables
+        palette = {
+            name: light_style(name, variables)
+            for name in (
+                "spark-rate",
+                "spark-latency",
+                "spark-latency-warning",
+                "spark-latency-critical",
+            )
+        }
+        self.sync_rows({d.name: self._cells(d, palette) for d in self.shown()})
+
+    def _cells(self, deployment: DeploymentSnapshot, palette: Mapping[str, Style]) -> Cells:
         metrics = deployment.metrics
         # Mid-rollout "3/2" reads as a bug; the phase says what is going on.
         ready = rollout_phase(deployment) or f"{deployment.ready}/{deployment.desired}"
-        rate_style = light_style("spark-rate", variables)
+        rate_style = palette["spark-rate"]
         return (
-            styled_light(deployment_light(deployment.status), variables),
+            styled_light(deployment_light(deployment.status), self.app.theme_variables),
             Text(deployment.name),
             Text(ready, justify="right"),
             self._trend(
@@ -140,7 +153,7 @@ class DeploymentsTable(KeyedTable):
             self._trend(
                 format_seconds(metrics.e2e_latency_s.p95) if metrics else NO_VALUE,
                 metrics.e2e_p95_history if metrics else (),
-                lambda value: light_style(latency_variable(value), variables),
+                lambda value: palette[latency_variable(value)],
                 format_seconds,
             ),
             Text(replica_hosts(deployment) or NO_VALUE),
@@ -158,16 +171,25 @@ class DeploymentsTable(KeyedTable):
         """The figure, a sparkline of its history, and the range the bars span.
 
         A cell is no widget, so the sparkline is block characters, each coloured for its
-        own point (a latency spike turns the theme's warning colour where it happened).
+        own point (a latency spike turns the theme's warning colour where it happened);
+        bars of one colour share one span, so a calm sparkline is one span to draw.
         """
         points = spark_points(history, SPARK_WIDTH)
-        text = Text(f"{figure:>5} ", justify="left")
-        for bar, value in zip(range_bars(points), points, strict=True):
-            text.append(bar, style_of(value))
+        head = f"{figure:>5} "
+        bars = range_bars(points)
+        spans, start = [], len(head)
+        for style, run in groupby(map(style_of, points)):
+            end = start + sum(1 for _ in run)
+            spans.append(Span(start, end, style))
+            start = end
+        plain = head + bars
         scale = spark_scale(points, unit)
         if scale:
-            text.append(f" {scale}", Style(dim=True))
-        return text
+            spans.append(Span(len(plain), len(plain) + 1 + len(scale), DIM))
+            plain += f" {scale}"
+        # Built with its spans at once: Text.append checks every piece for control codes,
+        # and this runs for two cells of every row each snapshot.
+        return Text(plain, justify="left", spans=spans)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:

@@ -73,7 +73,8 @@ class KeyedTable(DataTable[Text]):
 
     # Rendered cells by what decides their look (see _render_cell). Bounded: a stale
     # entry is never hit again and ages out; a few screens of cells fit.
-    CELL_CACHE_SIZE: ClassVar[int] = 4096
+    CELL_CACHE_SIZE: ClassVar[int] = 2048
+    HEADER_CACHE_SIZE: ClassVar[int] = 256
 
     def __init__(self, *, id: str | None = None) -> None:
         # Before DataTable's __init__, which already clears its caches (and so ours).
@@ -81,6 +82,10 @@ class KeyedTable(DataTable[Text]):
             self.CELL_CACHE_SIZE
         )
         super().__init__(id=id, cursor_type="row", show_cursor=False)
+        # DataTable's own cell cache now only serves headers and row labels (body cells
+        # are cached above); at its default 10,000 entries, filled with cells no frame
+        # shows again, it held most of the console's memory growth in its first minutes.
+        self._cell_render_cache = LRUCache(self.HEADER_CACHE_SIZE)
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
 

@@ -44,7 +44,7 @@ def latency_variable(seconds: float) -> str:
 
 def spark_points(values: Sequence[float], width: int) -> list[float]:
     """The points a `width`-wide sparkline draws: the newest ones."""
-    return list(values)[-width:]
+    return list(values[-width:])
 
 
 def format_span(seconds: float) -> str:
