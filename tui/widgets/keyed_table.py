@@ -10,7 +10,7 @@ row it was on, not the position.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
@@ -48,9 +48,6 @@ class KeyedTable(DataTable[Text]):
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
     """(column key, header label), in display order."""
 
-    KEY_COLUMN: ClassVar[str] = "name"
-    """The column whose text is the row's key."""
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", show_cursor=False)
         for key, label in self.COLUMNS:
@@ -80,7 +77,7 @@ class KeyedTable(DataTable[Text]):
         return row_key.value
 
     def sync_rows(self, rows: Mapping[str, Cells]) -> None:
-        """Show exactly `rows`, in the mapping's order."""
+        """Show exactly `rows`, in the mapping's order; each row's cells are new objects."""
         under_cursor = self.cursor_key()
         for row_key in [key for key in self.rows if key.value not in rows]:
             self.remove_row(row_key)
@@ -98,10 +95,21 @@ class KeyedTable(DataTable[Text]):
     def _order_rows(self, order: list[str]) -> None:
         if [row.key.value for row in self.ordered_rows] == order:
             return
-        position = {key: index for index, key in enumerate(order)}
-        # DataTable.sort keeps the row objects and only moves them; its key function
-        # sees cell values, so the rows are found by their key column's text.
-        self.sort(self.KEY_COLUMN, key=lambda cell: position[cell.plain])
+        # DataTable.sort keeps the row objects and only moves them, but its key function
+        # sees only cell values. No column's text need be the row's key (a replica shows
+        # "r0", a GPU its index), so a row is known by its cells themselves: the objects
+        # this table stored, each row its own.
+        columns = list(self.columns)
+        position = {
+            tuple(id(self.get_cell(key, column)) for column in columns): index
+            for index, key in enumerate(order)
+        }
+
+        def place(cells: Any) -> int:  # a tuple of cells, or one cell for one column
+            row = cells if len(columns) > 1 else (cells,)
+            return position[tuple(id(cell) for cell in row)]
+
+        self.sort(*columns, key=place)
 
     def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
         """Measure each changed column once per idle, not once per changed cell.
