@@ -27,7 +27,8 @@ async def test_loading_deployment_turns_active_in_the_same_row() -> None:
     active = fleet(deployment("llama8b", DeploymentStatus.ACTIVE), taken_at=2.0)
     source = ScriptedSource(loading)
     app = FleetdeckApp(source, title="fleetdeck · lab", refresh_s=0.01)
-    async with app.run_test(size=SIZE) as pilot:
+    # Wide enough for the Endpoint column, which gives way first on a narrower terminal.
+    async with app.run_test(size=(160, 30)) as pilot:
         await shown(pilot, loading)
         table = app.query_one(DeploymentsTable)
         assert status_text(app, "llama8b") == "◐ loading"

@@ -27,7 +27,7 @@ from fleetdeck.tui.widgets.gauges import (
 )
 from fleetdeck.tui.widgets.gpu_processes_table import FOREIGN, OURS, GpuProcessesTable
 from fleetdeck.tui.widgets.gpu_table import GpuTable
-from fleetdeck.tui.widgets.host_list_table import HostListTable, gpu_models
+from fleetdeck.tui.widgets.host_list_table import HostListTable, gpu_models, lease_owner
 from fleetdeck.tui.widgets.host_summary import lease_line, summary_rows
 from fleetdeck.tui.widgets.status_light import light_style
 from tests.tui.fleet_data import screen_text, shown, until
@@ -105,6 +105,13 @@ def test_gpu_models_and_a_host_without_gpu_source() -> None:
     assert gpu_models(nvml_host()) == "2× H100"
     assert gpu_models(no_gpu_host()) == "none"
     assert gpu_models(HostSnapshot(name="x", address="x", state=HostState.CONNECTING)) == "—"
+
+
+def test_the_list_says_who_holds_the_lease_not_which_process() -> None:
+    assert lease_owner("root@vm/3d1219c7c4c5:12269") == "root@vm"
+    assert lease_owner("alice@laptop:4711") == "alice@laptop"
+    assert lease_owner("alice@laptop") == "alice@laptop"
+    assert lease_owner(None) == "—"
 
 
 def test_summary_lines_as_plain_strings() -> None:

@@ -7,8 +7,11 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widgets.data_table import RowKey
 
 from fleetdeck.tui.widgets.keyed_table import KeyedTable
+from fleetdeck.tui.widgets.replicas_table import ReplicasTable
+from tests.tui.fleet_data import llama_replicas
 
 
 class Two(KeyedTable):
@@ -42,6 +45,25 @@ async def test_widths_follow_the_widest_cell_both_ways() -> None:
         await pilot.pause()
         assert value.content_width == 1, "never narrower than its header"
 
+
+async def test_a_new_row_that_sorts_first_moves_up_where_no_column_is_the_key() -> None:
+    """A replica row shows "r0", not its key "llama8b/r0": the rows still reorder."""
+
+    class Screen(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ReplicasTable(id="replicas")
+
+    app = Screen()
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = app.query_one(ReplicasTable)
+        r0, r1, r2 = llama_replicas()
+        table.replicas = (r0, r2)
+        await pilot.pause()
+        kept = table.rows[RowKey("llama8b/r2")]
+        table.replicas = (r0, r1, r2)  # a scale up: the new replica sorts in between
+        await pilot.pause()
+        assert [row.key.value for row in table.ordered_rows] == [r.id for r in (r0, r1, r2)]
+        assert table.rows[RowKey("llama8b/r2")] is kept, "moved, not re-added"
 
 
 def screen_text(app: App[None]) -> list[str]:

@@ -3,6 +3,9 @@
 The rows shown are the snapshot's deployments through the filter and the sort
 (tui/deployment_rows.py, pure); the sort column's header carries ▲ or ▼ (unsorted:
 the inventory's order), the filter is shown in the border's subtitle.
+
+Load and latency are a figure with a sparkline, and the range the bars span in a column
+of its own, so that on a narrow terminal the ranges give way before the figures do.
 """
 
 from __future__ import annotations
@@ -49,15 +52,23 @@ class DeploymentsTable(KeyedTable):
 
     COLUMNS = (
         ("status", "Status"),
-        ("name", "Deployment"),
+        # The border says "Deployments"; a short header leaves the room to the figures.
+        ("name", "Name"),
         ("ready", "Ready"),
         # The sparklines' time span is fixed by their width, so the header says it once.
         ("rate", f"Req/s · {SPARK_SPAN}"),
+        ("rate_range", ""),
         ("p95", f"p95 · {SPARK_SPAN}"),
+        ("p95_range", ""),
         ("hosts", "Hosts"),
         ("model", "Model"),
         ("endpoint", "Endpoint"),
     )
+    # At 80 columns: status, name, ready, load, latency and hosts; the detail screen has
+    # the rest.
+    DROP_ORDER = ("endpoint", "p95_range", "rate_range", "model", "hosts")
+    SORTED_BY: ClassVar[dict[str, str]] = {"rate_range": "rate", "p95_range": "p95"}
+    """A column that sorts by another one's values (a range, by its figure)."""
 
     deployments: var[tuple[DeploymentSnapshot, ...]] = var(())
     """Set by the app from each snapshot; the rows follow."""
@@ -90,10 +101,15 @@ class DeploymentsTable(KeyedTable):
         self.refresh_rows()
 
     def action_cycle_sort(self) -> None:
-        # Through every column, then back to the inventory's order.
-        keys: list[str | None] = [*(key for key, _label in self.COLUMNS), None]
-        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        # Through every column on screen, then back to the inventory's order.
+        keys: list[str | None] = [*self.sortable_columns(), None]
+        at = keys.index(self.sort_column) if self.sort_column in keys else -1
+        self.sort_column = keys[(at + 1) % len(keys)]
         self.sort_descending = False
+
+    def sortable_columns(self) -> list[str]:
+        """The columns `o` cycles through: those shown, less the ranges."""
+        return [key for key in self.shown_columns() if key not in self.SORTED_BY]
 
     def action_flip_sort(self) -> None:
         self.sort_descending = not self.sort_descending
@@ -102,6 +118,7 @@ class DeploymentsTable(KeyedTable):
         # A click on the sorted column flips it; on another column, sorts by that one.
         event.stop()
         column = str(event.column_key.value)
+        column = self.SORTED_BY.get(column, column)
         if column == self.sort_column:
             self.sort_descending = not self.sort_descending
         else:
@@ -144,13 +161,13 @@ class DeploymentsTable(KeyedTable):
             styled_light(deployment_light(deployment.status), self.app.theme_variables),
             Text(deployment.name),
             Text(ready, justify="right"),
-            self._trend(
+            *self._trend(
                 format_rate(metrics.request_rate) if metrics else NO_VALUE,
                 metrics.request_rate_history if metrics else (),
                 lambda _value: rate_style,
                 format_rate,
             ),
-            self._trend(
+            *self._trend(
                 format_seconds(metrics.e2e_latency_s.p95) if metrics else NO_VALUE,
                 metrics.e2e_p95_history if metrics else (),
                 lambda value: palette[latency_variable(value)],
@@ -167,8 +184,8 @@ class DeploymentsTable(KeyedTable):
         history: Sequence[float],
         style_of: Callable[[float], Style],
         unit: Callable[[float], str],
-    ) -> Text:
-        """The figure, a sparkline of its history, and the range the bars span.
+    ) -> tuple[Text, Text]:
+        """The figure with a sparkline of its history; and the range the bars span.
 
         A cell is no widget, so the sparkline is block characters, each coloured for its
         own point (a latency spike turns the theme's warning colour where it happened);
@@ -176,20 +193,15 @@ class DeploymentsTable(KeyedTable):
         """
         points = spark_points(history, SPARK_WIDTH)
         head = f"{figure:>5} "
-        bars = range_bars(points)
         spans, start = [], len(head)
         for style, run in groupby(map(style_of, points)):
             end = start + sum(1 for _ in run)
             spans.append(Span(start, end, style))
             start = end
-        plain = head + bars
-        scale = spark_scale(points, unit)
-        if scale:
-            spans.append(Span(len(plain), len(plain) + 1 + len(scale), DIM))
-            plain += f" {scale}"
         # Built with its spans at once: Text.append checks every piece for control codes,
         # and this runs for two cells of every row each snapshot.
-        return Text(plain, justify="left", spans=spans)
+        trend = Text(head + range_bars(points), justify="left", spans=spans)
+        return trend, Text(spark_scale(points, unit), style=DIM)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:

@@ -40,6 +40,8 @@ class GpuProcessesTable(KeyedTable):
         ("deployment", "Deployment"),
         ("replica", "Replica"),
     )
+    # The replica's name starts with its deployment's.
+    DROP_ORDER = ("deployment", "pid")
 
     gpus: var[tuple[GpuSnapshot, ...]] = var(())
 

@@ -34,6 +34,8 @@ class GpuTable(KeyedTable):
         ("power", "Power"),
         ("procs", "Procs"),
     )
+    # The processes table below says who runs where; the power draw is the least telling.
+    DROP_ORDER = ("power", "procs")
 
     gpus: var[tuple[GpuSnapshot, ...]] = var(())
 

@@ -41,6 +41,17 @@ def gpu_memory(gpus: Sequence[GpuSnapshot]) -> tuple[float | None, float | None]
     return (sum(used) if used else None, sum(total) if total else None)
 
 
+def lease_owner(holder: str | None) -> str:
+    """ "alice@laptop" of "alice@laptop/<machine id>:4711": who, not which process.
+
+    The Lease column's stand-in on a narrow terminal; the host's detail screen has it all.
+    """
+    if holder is None:
+        return NO_VALUE
+    who = holder.rpartition(":")[0] or holder
+    return who.partition("/")[0]
+
+
 def _right(text: str) -> Text:
     return Text(text, justify="right")
 
@@ -57,7 +68,12 @@ class HostListTable(KeyedTable):
         ("load", "Load"),
         ("mem", "Mem"),
         ("lease", "Lease"),
+        ("lease_owner", "Lease"),
     )
+    # Narrow (80 columns), the lease says who without the process, then the host's own CPU
+    # goes: the GPUs are what a fleet serves.
+    DROP_ORDER = ("lease", "load", "cpu", "temp", "util")
+    STAND_INS = {"lease": "lease_owner"}
 
     hosts: var[tuple[HostSnapshot, ...]] = var(())
     """Set by the hosts screen from each snapshot; the rows follow."""
@@ -87,4 +103,5 @@ class HostListTable(KeyedTable):
             _right(loads(host.load_1m)),
             _right(used_of_total(host.memory_used_mib, host.memory_total_mib)),
             Text(host.lease_holder or NO_VALUE),
+            Text(lease_owner(host.lease_holder)),
         )

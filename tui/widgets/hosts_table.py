@@ -24,6 +24,8 @@ class HostsTable(KeyedTable):
         ("cpu", "CPU"),
         ("load", "Load"),
     )
+    # The summary counts the GPUs too.
+    DROP_ORDER = ("load", "cpu", "gpus")
 
     hosts: var[tuple[HostSnapshot, ...]] = var(())
     """Set by the app from each snapshot; the rows follow."""

@@ -5,12 +5,18 @@ added only for a new key and removed only when its key disappears. That keeps th
 cursor, the scroll position and the row objects stable while the fleet changes. When
 the order changes (a sort), the rows are reordered in place and the cursor follows the
 row it was on, not the position.
+
+A table never scrolls sideways if it can help it: when its columns are wider than the
+table, those named in DROP_ORDER give way, the first first, until the rest fit (a column
+with a narrower stand-in in STAND_INS is replaced by it instead); they come back when
+there is room again (a wider terminal). The table keeps every row's cells, shown or not,
+so a column that comes back is filled at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,6 +28,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey
 
 Cells = Sequence[Text]
+
+RETURN_SLACK = 2
+"""Cells to spare before a column that gave way comes back while the size is the same."""
 
 
 def _width(value: object) -> int:
@@ -68,8 +77,14 @@ class KeyedTable(DataTable[Text]):
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()
     """(column key, header label), in display order."""
 
-    KEY_COLUMN: ClassVar[str] = "name"
-    """The column whose text is the row's key."""
+    DROP_ORDER: ClassVar[Sequence[str]] = ()
+    """Columns that may be left out when the table is too narrow for all, the first first.
+
+    A column not named here is always shown."""
+
+    STAND_INS: ClassVar[Mapping[str, str]] = {}
+    """A column of DROP_ORDER -> a narrower one of COLUMNS shown in its place when it gives
+    way (and never otherwise). The stand-in may itself be in DROP_ORDER, after it."""
 
     # Rendered cells by what decides their look (see _render_cell). Bounded: a stale
     # entry is never hit again and ages out; a few screens of cells fit.
@@ -86,8 +101,13 @@ class KeyedTable(DataTable[Text]):
         # are cached above); at its default 10,000 entries, filled with cells no frame
         # shows again, it held most of the console's memory growth in its first minutes.
         self._cell_render_cache = LRUCache(self.HEADER_CACHE_SIZE)
+        self._labels = {key: Text(label) for key, label in self.COLUMNS}
+        self._row_cells: dict[str, tuple[Text, ...]] = {}
+        """Every row's cells, in COLUMNS order, those of a column left out too."""
+        self._stands_for = {stand_in: key for key, stand_in in self.STAND_INS.items()}
         for key, label in self.COLUMNS:
-            self.add_column(label, key=key)
+            if key not in self._stands_for:
+                self.add_column(label, key=key)
 
     # The cursor paints over the status colours of its row, so only the table the user
     # is working in shows one.
@@ -96,6 +116,9 @@ class KeyedTable(DataTable[Text]):
 
     def on_blur(self) -> None:
         self.show_cursor = False
+
+    def on_resize(self) -> None:
+        self.fit_columns(steady=False)
 
     def on_mount(self) -> None:
         # Status colours are resolved from theme variables into the cells themselves,
@@ -113,28 +136,113 @@ class KeyedTable(DataTable[Text]):
         return row_key.value
 
     def sync_rows(self, rows: Mapping[str, Cells]) -> None:
-        """Show exactly `rows`, in the mapping's order."""
+        """Show exactly `rows`, in the mapping's order; each row's cells are new objects."""
         under_cursor = self.cursor_key()
         for row_key in [key for key in self.rows if key.value not in rows]:
             self.remove_row(row_key)
+            self._row_cells.pop(str(row_key.value), None)
+        shown = self.shown_columns()
+        at = {key: index for index, (key, _label) in enumerate(self.COLUMNS)}
         for key, cells in rows.items():
+            assert len(cells) == len(self.COLUMNS), f"{key}: one cell per column"
+            self._row_cells[key] = tuple(cells)
             if key not in self.rows:
-                self.add_row(*cells, key=key)
+                self.add_row(*(cells[at[column]] for column in shown), key=key)
                 continue
-            for (column_key, _label), cell in zip(self.COLUMNS, cells, strict=True):
-                if not same_cell(self.get_cell(key, column_key), cell):
-                    self.update_cell(key, column_key, cell, update_width=True)
+            for column in shown:
+                cell = cells[at[column]]
+                if not same_cell(self.get_cell(key, column), cell):
+                    self.update_cell(key, column, cell, update_width=True)
         self._order_rows(list(rows))
         if under_cursor is not None and under_cursor in rows and self.cursor_key() != under_cursor:
             self.move_cursor(row=self.get_row_index(under_cursor), scroll=False)
+        self.fit_columns()
+
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns on screen, in display order."""
+        return [str(column.key.value) for column in self.ordered_columns]
+
+    def fit_columns(self, *, steady: bool = True) -> None:
+        """Leave out columns of DROP_ORDER, the first first, until the rest fit the width.
+
+        `steady` (the data changed, not the size): a column left out comes back only with
+        RETURN_SLACK cells to spare, so that a figure growing and shrinking by a digit
+        does not make a column blink in and out with each snapshot.
+        """
+        room = self._room() if self.is_mounted else 0
+        if room <= 0:  # not laid out yet: a resize will come
+            return
+        widths = self._column_widths()
+        shown = set(self.shown_columns())
+        kept = [key for key, _label in self.COLUMNS if key not in self._stands_for]
+        total = sum(widths[key] for key in kept)
+        for key in self.DROP_ORDER:
+            # A stand-in taking its column's place is no column coming back.
+            returning = steady and any(
+                k not in shown and self._stands_for.get(k, k) not in shown for k in kept
+            )
+            if total <= room - (RETURN_SLACK if returning else 0):
+                break
+            at = kept.index(key)
+            total -= widths[key]
+            if key in self.STAND_INS:
+                kept[at] = self.STAND_INS[key]
+                total += widths[kept[at]]
+            else:
+                del kept[at]
+        self._show_only(kept)
+
+    def _room(self) -> int:
+        """The width the columns may take: inside the border, less a vertical scrollbar."""
+        width, height = self.content_size
+        rows_height = self.row_count + (self.header_height if self.show_header else 0)
+        if self.show_vertical_scrollbar or rows_height > height:
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def _column_widths(self) -> dict[str, int]:
+        """Each column's width on screen (padding included), whether shown or not."""
+        padding = 2 * self.cell_padding
+        widths = {key: self._labels[key].cell_len for key, _label in self.COLUMNS}
+        for cells in self._row_cells.values():
+            for (key, _label), cell in zip(self.COLUMNS, cells, strict=True):
+                widths[key] = max(widths[key], _width(cell))
+        return {key: width + padding for key, width in widths.items()}
+
+    def _show_only(self, kept: list[str]) -> None:
+        shown = self.shown_columns()
+        if shown == kept:
+            return
+        # DataTable only appends columns: keep what already sits in order, and redo the rest.
+        same = 0
+        while same < min(len(shown), len(kept)) and shown[same] == kept[same]:
+            same += 1
+        for key in shown[same:]:
+            self.remove_column(key)
+        at = {key: index for index, (key, _label) in enumerate(self.COLUMNS)}
+        for key in kept[same:]:
+            self.add_column(self._labels[key], key=key)
+            for row_key, cells in self._row_cells.items():
+                self.update_cell(row_key, key, cells[at[key]], update_width=True)
 
     def _order_rows(self, order: list[str]) -> None:
         if [row.key.value for row in self.ordered_rows] == order:
             return
-        position = {key: index for index, key in enumerate(order)}
-        # DataTable.sort keeps the row objects and only moves them; its key function
-        # sees cell values, so the rows are found by their key column's text.
-        self.sort(self.KEY_COLUMN, key=lambda cell: position[cell.plain])
+        # DataTable.sort keeps the row objects and only moves them, but its key function
+        # sees only cell values. No column's text need be the row's key (a replica shows
+        # "r0", a GPU its index), so a row is known by its cells themselves: the objects
+        # this table stored, each row its own.
+        columns = list(self.columns)
+        position = {
+            tuple(id(self.get_cell(key, column)) for column in columns): index
+            for index, key in enumerate(order)
+        }
+
+        def place(cells: Any) -> int:  # a tuple of cells, or one cell for one column
+            row = cells if len(columns) > 1 else (cells,)
+            return position[tuple(id(cell) for cell in row)]
+
+        self.sort(*columns, key=place)
 
     def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
         """Measure each changed column once per idle, not once per changed cell.
@@ -155,9 +263,14 @@ class KeyedTable(DataTable[Text]):
 
     def relabel(self, column_key: str, label: str) -> None:
         """Change a column's header text (DataTable has no public way to)."""
-        column = self.columns[ColumnKey(column_key)]
-        if column.label.plain == label:
+        if self._labels[column_key].plain == label:
             return
+        self._labels[column_key] = Text(label)
+        # A header changes on the user's word (a sort), not with the data: no slack.
+        if column_key not in self.shown_columns():
+            self.fit_columns(steady=False)
+            return
+        column = self.columns[ColumnKey(column_key)]
         column.label = Text(label)
         # Re-measuring a cell of the column makes DataTable re-measure the header too.
         if self.row_count:
@@ -165,6 +278,7 @@ class KeyedTable(DataTable[Text]):
             self.update_cell(first, column_key, self.get_cell(first, column_key), update_width=True)
         else:
             self.refresh()
+        self.fit_columns(steady=False)
 
     def _render_cell(
         self,

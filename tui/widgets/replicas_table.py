@@ -77,6 +77,8 @@ class ReplicasTable(KeyedTable):
         ("exit", "Exit"),
         ("reason", "Reason"),
     )
+    # At 80 columns: status, replica, host, uptime, phase, restarts and the reason.
+    DROP_ORDER = ("pid", "port", "gpus", "exit")
 
     replicas: var[tuple[ReplicaSnapshot, ...]] = var(())
     """Set by the detail screen from each snapshot; the rows follow."""
