@@ -23,7 +23,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from fleetdeck.core.fleet.events import Event
@@ -58,6 +58,7 @@ from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.filter_input import FilterInput
 from fleetdeck.tui.widgets.hosts_table import HostsTable
+from fleetdeck.tui.widgets.key_hints import KeyHints
 
 SNAPSHOT_WORKER = "snapshots"
 _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})
@@ -157,7 +158,7 @@ class FleetdeckApp(DeploymentActions):
         yield self._events
         # After the tables, so that the first focus goes to the deployments.
         yield self._filter
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._backend.subscribe(self._event_emitted)

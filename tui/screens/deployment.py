@@ -27,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header
+from textual.widgets import ContentSwitcher, DataTable, Header
 
 from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
@@ -38,6 +38,7 @@ from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployment_header import DeploymentHeader
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.inventory_panel import InventoryPanel
+from fleetdeck.tui.widgets.key_hints import KeyHints
 from fleetdeck.tui.widgets.log_pane import LogPane
 from fleetdeck.tui.widgets.metrics_strip import MetricsStrip
 from fleetdeck.tui.widgets.replicas_table import ReplicasTable
@@ -119,7 +120,7 @@ class DeploymentScreen(Screen[None]):
                 id=EVENTS,
             )
             yield InventoryPanel(id=INVENTORY)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(EventsPanel).add_all(self._early_events)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostSnapshot
 from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.widgets.gpu_processes_table import GpuProcessesTable
 from fleetdeck.tui.widgets.gpu_table import GpuTable
 from fleetdeck.tui.widgets.host_summary import HostSummary
+from fleetdeck.tui.widgets.key_hints import KeyHints
 
 
 class HostDetailScreen(FleetFollower):
@@ -33,7 +34,7 @@ class HostDetailScreen(FleetFollower):
             yield HostSummary(id="host-summary")
         yield GpuTable(id="gpus")
         yield GpuProcessesTable(id="gpu-processes")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(GpuTable).focus()

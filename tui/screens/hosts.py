@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostSnapshot
 from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.screens.host_detail import HostDetailScreen
 from fleetdeck.tui.widgets.host_list_table import HostListTable
+from fleetdeck.tui.widgets.key_hints import KeyHints
 
 
 class HostsScreen(FleetFollower):
@@ -22,7 +23,7 @@ class HostsScreen(FleetFollower):
     def compose(self) -> ComposeResult:
         yield Header()
         yield HostListTable(id="host-list")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(HostListTable).focus()

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 from textual.worker import Worker
 
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
@@ -40,6 +40,7 @@ from fleetdeck.tui.log_model import (
     shown,
     stream_notice,
 )
+from fleetdeck.tui.widgets.key_hints import KeyHints
 from fleetdeck.tui.widgets.log_pane import printable
 from fleetdeck.tui.widgets.log_view import LogView
 
@@ -126,7 +127,7 @@ class LogsScreen(Screen[None]):
         yield Header()
         yield LogView(self.buffer, self.deployment_name, id="log-view")
         yield Input(id="log-query", placeholder="search (Enter: go to the newest match)")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.view.focus()
