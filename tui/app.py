@@ -22,7 +22,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
@@ -118,6 +118,8 @@ class FleetdeckApp(DeploymentActions):
         `preferences`: where the theme is remembered (None: nowhere, as in tests)."""
         super().__init__(backend, readonly=readonly)
         self._refresh_s = refresh_s
+        self._fleet_screen_shows: FleetSnapshot | None = None
+        """The snapshot the fleet screen's tables show (they skip those it cannot show)."""
         self._hints = dict(hints or {})
         self._log_flush_s = log_flush_s
         for registered in THEMES:
@@ -167,6 +169,7 @@ class FleetdeckApp(DeploymentActions):
             self.notify(notice, title="Console settings", severity="warning", timeout=15)
         # Every way of choosing a theme (t, :theme, --theme, the palette) is remembered.
         self.theme_changed_signal.subscribe(self, lambda _theme: self._remember_theme())
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if self._theme_asked:
             self._remember_theme()
 
@@ -187,9 +190,8 @@ class FleetdeckApp(DeploymentActions):
         had_rows = bool(self.snapshot and self.snapshot.deployments)
         with self.batch_update():
             self.snapshot = snapshot
-            self._deployments.host_labels = {h.name: h.labels for h in snapshot.hosts}
-            self._deployments.deployments = snapshot.deployments
-            self._hosts.hosts = snapshot.hosts
+            if self._fleet_screen_visible():
+                self._show_on_fleet_screen(snapshot)
             self.sub_title = fleet_summary(snapshot)
             for screen in self.screen_stack:
                 if isinstance(screen, DeploymentScreen):
@@ -201,6 +203,27 @@ class FleetdeckApp(DeploymentActions):
         self.forget_settled_asks(snapshot)
         if had_rows != bool(snapshot.deployments):
             self.refresh_bindings()
+
+    def _fleet_screen_visible(self) -> bool:
+        """The fleet screen is on show: no screen above it, or only modal ones (help, a
+        confirmation) that let it be seen around them."""
+        return all(isinstance(screen, ModalScreen) for screen in self.screen_stack[1:])
+
+    def _show_on_fleet_screen(self, snapshot: FleetSnapshot) -> None:
+        # Its tables are rebuilt only while it can be seen: behind the hosts or a detail
+        # screen that was most of the work of each snapshot at 200 deployments
+        # (benchmarks/console_frame.py); coming back shows the newest snapshot at once.
+        if snapshot is self._fleet_screen_shows:
+            return
+        self._fleet_screen_shows = snapshot
+        self._deployments.host_labels = {h.name: h.labels for h in snapshot.hosts}
+        self._deployments.deployments = snapshot.deployments
+        self._hosts.hosts = snapshot.hosts
+
+    def _screen_changed(self, _screen: Screen[object]) -> None:
+        if self.snapshot is not None and self._fleet_screen_visible():
+            with self.batch_update():
+                self._show_on_fleet_screen(self.snapshot)
 
     def on_event_received(self, message: EventReceived) -> None:
         self._events.add(message.event)

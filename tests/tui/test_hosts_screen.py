@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from textual.pilot import Pilot
 
-from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostSnapshot, HostState
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
 from fleetdeck.themes import FLEETDECK_DARK, FLEETDECK_LIGHT, HOST_VARIABLES
 from fleetdeck.themes.palette import status_variable_defaults
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.screens.host_detail import HostDetailScreen
 from fleetdeck.tui.screens.hosts import HostsScreen
+from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.gauges import (
     bar,
     binary_size,
@@ -30,7 +31,7 @@ from fleetdeck.tui.widgets.gpu_table import GpuTable
 from fleetdeck.tui.widgets.host_list_table import HostListTable, gpu_models, lease_owner
 from fleetdeck.tui.widgets.host_summary import lease_line, summary_rows
 from fleetdeck.tui.widgets.status_light import light_style
-from tests.tui.fleet_data import screen_text, shown, until
+from tests.tui.fleet_data import deployment, screen_text, shown, until
 from tests.tui.host_data import host_fleet, no_gpu_host, nvml_host, smi_host
 from tests.tui.scripted_backend import ScriptedBackend
 
@@ -324,3 +325,33 @@ def test_host_detail_snapshot(snap_compare: Callable[..., bool], size: str, them
     assert snap_compare(
         app, terminal_size=SIZES[size], run_before=themed(THEMES[theme], the_nvml_host)
     )
+
+
+async def test_the_hidden_fleet_screen_catches_up_on_return_not_on_every_snapshot() -> None:
+    first = host_fleet().model_copy(
+        update={"deployments": (deployment("alpha", DeploymentStatus.ACTIVE),)}
+    )
+    later = first.model_copy(
+        update={
+            "taken_at": first.taken_at + 1,
+            "deployments": (
+                deployment("alpha", DeploymentStatus.ACTIVE),
+                deployment("beta", DeploymentStatus.LOADING),
+            ),
+        }
+    )
+    app, backend = an_app(first)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, first)
+        table = app.query_one(DeploymentsTable)
+        assert [row.key.value for row in table.ordered_rows] == ["alpha"]
+        await open_hosts(pilot)
+        backend.push(later)
+        await shown(pilot, later)
+        # Out of sight, the fleet table was left as it was ...
+        assert [row.key.value for row in table.ordered_rows] == ["alpha"]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.screen_stack[0])
+        # ... and shows the newest snapshot as soon as it is back, without waiting for one.
+        assert [row.key.value for row in table.ordered_rows] == ["alpha", "beta"]
+        assert "beta" in screen_text(app)
