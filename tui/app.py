@@ -64,6 +64,9 @@ SNAPSHOT_WORKER = "snapshots"
 _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})
 
 
+HOSTS_SCREEN = "hosts"
+
+
 def fleet_summary(snapshot: FleetSnapshot) -> str:
     """The header's sub-title: how much of the fleet is up, at a glance."""
     serving = sum(d.status in _SERVING for d in snapshot.deployments)
@@ -264,7 +267,12 @@ class FleetdeckApp(DeploymentActions):
             self.push_screen(HelpScreen(key_rows(self.screen, self), self.console_commands()))
 
     def action_hosts(self) -> None:
-        self.push_screen(HostsScreen())
+        # One hosts screen for the session, installed: closing it keeps its rows, cursor
+        # and drawn cells, so opening it again redraws only what changed since (at 40
+        # hosts a new screen draws ~500 cells before its first frame).
+        if not self.is_screen_installed(HOSTS_SCREEN):
+            self.install_screen(HostsScreen(), HOSTS_SCREEN)
+        self.push_screen(HOSTS_SCREEN)
 
     def action_open_filter(self) -> None:
         self._filter.value = self._deployments.filter_text

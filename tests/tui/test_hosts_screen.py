@@ -355,3 +355,25 @@ async def test_the_hidden_fleet_screen_catches_up_on_return_not_on_every_snapsho
         # ... and shows the newest snapshot as soon as it is back, without waiting for one.
         assert [row.key.value for row in table.ordered_rows] == ["alpha", "beta"]
         assert "beta" in screen_text(app)
+
+
+async def test_the_hosts_screen_is_kept_between_visits_and_catches_up_on_return() -> None:
+    first = host_fleet()
+    later = host_fleet(taken_at=first.taken_at + 1)
+    later = later.model_copy(update={"hosts": later.hosts[:-1]})  # a host left the fleet
+    app, backend = an_app(first)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await shown(pilot, first)
+        hosts = await open_hosts(pilot)
+        table = hosts.query_one(HostListTable)
+        await pilot.press("j")
+        row = table.cursor_row
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.screen_stack[0])
+        backend.push(later)
+        await shown(pilot, later)
+        assert table.row_count == len(first.hosts), "not redrawn while out of sight"
+        again = await open_hosts(pilot)
+        assert again is hosts, "the same screen, not a new one"
+        assert table.cursor_row == row, "the cursor is where it was left"
+        assert table.row_count == len(later.hosts), "the newest snapshot, at once"

@@ -17,8 +17,15 @@ from fleetdeck.tui.deployment_actions import DeploymentActions
 class FleetFollower(Screen[None]):
     """Subclasses implement `show_fleet`; it is called once per new snapshot."""
 
-    def on_mount(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self._shown: FleetSnapshot | None = None
+
+    def on_mount(self) -> None:
+        self.follow()
+
+    def on_screen_resume(self) -> None:
+        # A screen kept between visits (the hosts screen) catches up the moment it is back.
         self.follow()
 
     def show_fleet(self, snapshot: FleetSnapshot) -> None:
