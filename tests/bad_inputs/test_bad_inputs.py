@@ -4,6 +4,8 @@ exact first line of the refusal, no traceback, and nothing recorded or started."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,9 @@ from fleetdeck.main import main
 from tests.bad_inputs.cases import BASE, CLI_CASES, INVENTORY_CASES, Case
 
 USAGE = 2
+FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
+# A few cases through the installed command too: its entry point, a process of its own.
+THROUGH_THE_BINARY = ("dev-zero", "deep-nesting", "model-nul", "scale-huge")
 
 
 def _inventory_path(case: Case, tmp_path: Path) -> Path:
@@ -64,6 +69,22 @@ def test_bad_input_is_refused_with_exit_2(
     assert not (tmp_path / "state").exists() or case.argv[0] in ("scale", "logs")
     if case.not_recorded:
         assert _overrides(tmp_path) == [] or "alpha" not in _overrides(tmp_path)[0].read_text()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [case for case in INVENTORY_CASES + CLI_CASES if case.id in THROUGH_THE_BINARY],
+    ids=lambda case: case.id,
+)
+def test_bad_input_through_the_fleetdeck_command(case: Case, tmp_path: Path) -> None:
+    path = _inventory_path(case, tmp_path)
+    argv = [arg.format(file=path) for arg in case.argv]
+    result = subprocess.run(
+        [FLEETDECK, *argv], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == USAGE, result.stderr
+    assert _first_error_line(result.stderr) == case.first.format(file=path)
+    assert "Traceback" not in result.stderr
 
 
 def test_cases_have_unique_ids() -> None:
