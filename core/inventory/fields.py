@@ -73,9 +73,10 @@ def check_no_control_characters(value: Any, allowed: str = "") -> None:
         text = str(value)
         char = _control_character(text, allowed)
         if char is not None:
-            what = "NUL or control characters" if allowed else "control characters"
+            other = " other than newlines and tabs" if allowed else ""
             raise ValueError(
-                f"must not contain {what} (found {show_char(char)}): the value reaches"
+                f"must not contain control characters{other} (found {show_char(char)}):"
+                " the value reaches"
                 f" hosts, their command lines and logs; got {show_value(text)}"
             )
     elif isinstance(value, tuple | list):

@@ -134,7 +134,8 @@ INVENTORY_CASES = (
     ),
     Case(
         "env-value-nul",
-        "{file}:12: deployments[0].env: must not contain NUL or control characters"
+        "{file}:12: deployments[0].env: must not contain control characters other than"
+        " newlines and tabs"
         f' (found NUL): {REACHES}; got "x\\u0000"',
         extra=('env = { A = "x\\u0000" }',),
     ),
