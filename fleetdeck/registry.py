@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from fleetdeck import arg_types
 from fleetdeck.completion import complete_deployments, complete_hosts, complete_replicas
 
 if TYPE_CHECKING:
@@ -55,22 +56,9 @@ def _deployment(p: argparse.ArgumentParser) -> None:
 def _waiting(p: argparse.ArgumentParser) -> None:
     _deployment(p)
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness")
-    p.add_argument("--timeout", type=_seconds, default=None, metavar="S",
-                   help="how long to wait (default: the deployment's start_timeout)")  # fmt: skip
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
+    p.add_argument("--timeout", type=arg_types.TIMEOUT, default=None, metavar="S",
+                   help="how long to wait, at most 7 days "
+                   "(default: the deployment's start_timeout)")  # fmt: skip
 
 
 # The console's themes, by name. Kept here rather than imported from fleetdeck.themes,
@@ -98,23 +86,30 @@ def _tui(p: argparse.ArgumentParser) -> None:
 
 def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="no screen: print status lines")
-    p.add_argument("--seconds", type=_seconds, default=None, help="stop after this long")
+    p.add_argument("--seconds", type=arg_types.RUN_FOR, default=None, help="stop after this long")
     _console_options(p)
 
 
 def _apply(p: argparse.ArgumentParser) -> None:
     _json(p)
     p.add_argument("--wait", action="store_true", help="wait until every replica is ready")
-    p.add_argument("--timeout", type=_seconds, default=None, metavar="S",
-                   help="how long --wait waits (default: the longest start_timeout)")  # fmt: skip
+    p.add_argument("--timeout", type=arg_types.TIMEOUT, default=None, metavar="S",
+                   help="how long --wait waits, at most 7 days "
+                   "(default: the longest start_timeout)")  # fmt: skip
 
 
 def _status(p: argparse.ArgumentParser) -> None:
     _json(p)
     p.add_argument("--watch", action="store_true",
                    help="keep printing: a table per tick, or JSON lines with --json")  # fmt: skip
-    p.add_argument("--interval", type=_seconds, default=2.0, metavar="S")
-    p.add_argument("--sample", type=float, default=None, metavar="S",
+    p.add_argument(
+        "--interval",
+        type=arg_types.INTERVAL,
+        default=2.0,
+        metavar="S",
+        help="seconds between --watch updates (0.1 to 86400)",
+    )
+    p.add_argument("--sample", type=arg_types.SAMPLE, default=None, metavar="S",
                    help="read /metrics twice, S apart, for request rates and latency "
                    "(default 1 for the table, 0 with --json)")  # fmt: skip
 
@@ -130,24 +125,31 @@ def _logs(p: argparse.ArgumentParser) -> None:
     arg = p.add_argument("target", metavar="DEPLOYMENT[/REPLICA]")
     arg.completer = complete_replicas  # type: ignore[attr-defined]
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    p.add_argument("--tail", type=_count, default=50, metavar="N", help="start N lines back")
+    p.add_argument(
+        "--tail", type=arg_types.LINES, default=50, metavar="N", help="start N lines back"
+    )
 
 
 def _run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--interval", type=_seconds, default=5.0, metavar="S",
-                   help="seconds between reconcile ticks")  # fmt: skip
+    p.add_argument("--interval", type=arg_types.INTERVAL, default=5.0, metavar="S",
+                   help="seconds between reconcile ticks (0.1 to 86400)")  # fmt: skip
 
 
 def _scale(p: argparse.ArgumentParser) -> None:
     _waiting(p)
-    p.add_argument("replicas", type=_count, metavar="N", help="replicas wanted (0 stops it)")
+    p.add_argument(
+        "replicas",
+        type=arg_types.REPLICAS,
+        metavar="N",
+        help="replicas wanted, 0 to 1024 (0 stops it)",
+    )
 
 
 def _test(p: argparse.ArgumentParser) -> None:
     _deployment(p)
     p.add_argument("--prompt", default="Say hello in five words.")
-    p.add_argument("--max-tokens", type=_count, default=32)
-    p.add_argument("--timeout", type=_seconds, default=120.0, metavar="S")
+    p.add_argument("--max-tokens", type=arg_types.TOKENS, default=32)
+    p.add_argument("--timeout", type=arg_types.TIMEOUT, default=120.0, metavar="S")
 
 
 def _export(p: argparse.ArgumentParser) -> None:
@@ -157,7 +159,7 @@ def _export(p: argparse.ArgumentParser) -> None:
 
 def _events(p: argparse.ArgumentParser) -> None:
     _json(p)
-    p.add_argument("--tail", type=_count, default=0, metavar="N", help="only the last N")
+    p.add_argument("--tail", type=arg_types.LINES, default=0, metavar="N", help="only the last N")
     arg = p.add_argument("--deployment", metavar="NAME", default=None,
                          help="only this deployment's events (its replicas' too)")  # fmt: skip
     arg.completer = complete_deployments  # type: ignore[attr-defined]

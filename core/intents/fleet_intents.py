@@ -28,12 +28,13 @@ from fleetdeck.core.engine.action_runner import ApplyOutcome
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.engine.leases import lease_for_one_shot, release_one_shot
 from fleetdeck.core.errors import FleetdeckError, UsageError
-from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
 from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
 from fleetdeck.core.intents.fleet_queries import FleetQueries
 from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
 from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
+from fleetdeck.core.inventory import MAX_REPLICAS, Deployment
 from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
 from fleetdeck.hosts.log_follower import StreamBroken
 
@@ -71,10 +72,24 @@ class FleetIntents(FleetQueries):
         return await self._act()
 
     async def scale(self, deployment: str, replicas: int) -> IntentOutcome:
-        name = self._deployment(deployment).name
-        if replicas < 0:
+        """Refused (nothing recorded) beyond MAX_REPLICAS or beyond the GPUs of the hosts
+        it may run on, where every one of them has told how many it has."""
+        found = self._deployment(deployment)
+        name = found.name
+        if not 0 <= replicas <= MAX_REPLICAS:
             raise UsageError(
-                f"cannot scale {name} to {replicas}", "a replica count is 0 or more", ""
+                f"cannot scale {name} to {replicas}",
+                f"a replica count is 0 to {MAX_REPLICAS}",
+                "nothing was recorded",
+            )
+        room = await self._gpu_room(found)
+        if room is not None and replicas > room:
+            need = found.gpus_needed
+            raise UsageError(
+                f"cannot scale {name} to {replicas}",
+                f"each replica needs {need} GPU{'s' if need != 1 else ''} and the hosts it may"
+                f" run on hold at most {room} of them",
+                f"scale to {room} or fewer, or add hosts; nothing was recorded",
             )
         self._engine.desired.set(name, replicas, by=self._by("scale"))
         self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
@@ -104,6 +119,24 @@ class FleetIntents(FleetQueries):
             "deployment.restart", name, "restart requested: every replica is replaced"
         )
         return await self._act()
+
+    async def _gpu_room(self, deployment: Deployment) -> int | None:
+        """How many replicas of `deployment` its hosts' GPUs could ever hold; None when
+        it needs no GPU or a host it may run on has not told its GPUs (unreachable, or
+        no GPU reader answered there: gpu_source "none" is no count)."""
+        need = deployment.gpus_needed
+        wanted = deployment.placement.labels
+        names = {h.name for h in self.inventory.hosts if wanted.items() <= h.labels.items()}
+        if need == 0 or not names:
+            return None
+        hosts = [h for h in self._engine.snapshot().hosts if h.name in names]
+        if any(h.gpu_source is None for h in hosts):
+            hosts = [h for h in (await self._engine.refresh()).hosts if h.name in names]
+        if len(hosts) != len(names) or any(
+            h.state is not HostState.UP or h.gpu_source in (None, "none") for h in hosts
+        ):
+            return None
+        return sum(len(h.gpus) // need for h in hosts)
 
     async def forget_failed(self, deployment: str) -> ApplyOutcome:
         """Remove the replicas given up on (kept with their reason and log until now).

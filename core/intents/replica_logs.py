@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.errors import FleetdeckError, UsageError
+from fleetdeck.core.fleet.snapshot import HostState
 from fleetdeck.hosts.log_follower import LogFollower, StreamBroken
 
 
@@ -42,10 +43,20 @@ async def resolve_replica(engine: Engine, target: str) -> tuple[str, tuple[str, 
     snapshot = await engine.refresh()
     found = snapshot.deployment(deployment)
     if found is None or not found.replicas:
-        raise FleetdeckError(
-            f"no replica of {deployment!r} is known",
-            "it has never been applied, or its hosts are unreachable",
-            "run `fleetdeck status FILE` to see what runs",
+        unreachable = [h.name for h in snapshot.hosts if h.state is not HostState.UP]
+        if unreachable:  # it may run there: an operation failed, not the request
+            raise FleetdeckError(
+                f"no replica of {deployment!r} is known",
+                f"it has never been applied, or it runs on {', '.join(unreachable)},"
+                " which did not answer",
+                "run `fleetdeck status FILE` to see what runs",
+            )
+        what = f"no replica {target!r}" if replica else f"no replica of {deployment!r}"
+        raise UsageError(
+            f"{what} is known",
+            f"every host answered and none runs a replica of {deployment!r}",
+            f"run `fleetdeck apply FILE` or `fleetdeck start FILE {deployment}` first;"
+            " `fleetdeck status FILE` shows what runs",
         )
     ids = tuple(r.id for r in found.replicas)
     if replica and target not in ids:

@@ -4,6 +4,7 @@
 `InventoryError` with a `file:line: key.path: message` line per problem.
 """
 
+from fleetdeck.core.inventory.fields import MAX_REPLICAS
 from fleetdeck.core.inventory.loader import load_inventory, parse_inventory
 from fleetdeck.core.inventory.models import (
     Autoscale,
@@ -20,6 +21,7 @@ from fleetdeck.core.inventory.schema import inventory_json_schema
 from fleetdeck.core.inventory.secrets import SecretRef, mask_secret
 
 __all__ = [
+    "MAX_REPLICAS",
     "Autoscale",
     "Deployment",
     "Fleet",

@@ -27,6 +27,26 @@ def check_unique_names(table: str, entries: Sequence[tuple[int, Host | Deploymen
     return found
 
 
+def check_unique_endpoint_ports(deployments: Sequence[tuple[int, Deployment]]) -> Found:
+    """Each deployment's endpoint listens on its own port of 127.0.0.1."""
+    first_index: dict[int, int] = {}
+    found: Found = []
+    for index, deployment in deployments:
+        port = deployment.endpoint_port
+        if port is None:
+            continue
+        if port in first_index:
+            first = f"deployments[{first_index[port]}]"
+            message = (
+                f"endpoint_port {port} is also {first}'s; each deployment's endpoint needs"
+                " a port of its own (leave it out to have a free one chosen)"
+            )
+            found.append((("deployments", index, "endpoint_port"), message))
+        else:
+            first_index[port] = index
+    return found
+
+
 def check_identity_files(hosts: Indexed) -> Found:
     """Checked here rather than at connect time, so a typo fails before anything runs."""
     found: Found = []
@@ -76,7 +96,26 @@ def check_placements(hosts: Indexed, deployments: Sequence[tuple[int, Deployment
                     f" host has that many: {offered}; gpus_per_replica = 0 runs a CPU build",
                 )
             )
+        else:
+            found.extend(_check_capacity(index, deployment, matching))
     return found
+
+
+def _check_capacity(index: int, deployment: Deployment, matching: list[Host]) -> Found:
+    """Fixed replicas that the matching hosts' GPUs can never hold, where all are known."""
+    need, wanted = deployment.gpus_needed, deployment.replicas
+    if need == 0 or wanted is None or any(host.simulate is None for host in matching):
+        return []
+    room = sum(host.simulate.gpus // need for host in matching if host.simulate is not None)
+    if wanted <= room:
+        return []
+    return [
+        (
+            ("deployments", index, "replicas"),
+            f"{wanted} replicas of {need} GPU{'s' if need != 1 else ''} each do not fit: the"
+            f" matching hosts hold at most {room}; lower replicas or add hosts",
+        )
+    ]
 
 
 def _gpu_count_key(deployment: Deployment) -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +15,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -21,6 +23,11 @@ from fleetdeck.core.inventory.problems import show_value
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_FLEET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+MAX_REPLICAS = 1024
+"""The most replicas a deployment may ask for (replicas, autoscale.max, `scale`): more is
+a typo, and planning that many would take the engine minutes."""
 
 
 class InventoryModel(BaseModel):
@@ -36,6 +43,66 @@ class InventoryModel(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=True,
     )
+
+    TEXT_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose strings may hold newlines and tabs: they reach the host as JSON
+    (env values, vLLM arguments such as a chat template), never a log or a shell."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """Strings reach hosts' argv, env files and logs: a newline there forges a log
+        line, a NUL breaks the host's exec. Nested tables check their own strings."""
+        allowed = "\n\t" if info.field_name in cls.TEXT_FIELDS else ""
+        check_no_control_characters(value, allowed)
+        return value
+
+
+def _control_character(text: str, allowed: str) -> str | None:
+    return next(
+        (char for char in text if unicodedata.category(char) == "Cc" and char not in allowed),
+        None,
+    )
+
+
+def check_no_control_characters(value: Any, allowed: str = "") -> None:
+    """ValueError when a string in `value` (a string, a path, an array or a table of them)
+    holds a control character (a newline, a tab, NUL, ESC...) other than those `allowed`;
+    a table's keys may never hold one."""
+    if isinstance(value, str | Path):
+        text = str(value)
+        char = _control_character(text, allowed)
+        if char is not None:
+            other = " other than newlines and tabs" if allowed else ""
+            raise ValueError(
+                f"must not contain control characters{other} (found {show_char(char)}):"
+                " the value reaches"
+                f" hosts, their command lines and logs; got {show_value(text)}"
+            )
+    elif isinstance(value, tuple | list):
+        for item in value:
+            check_no_control_characters(item, allowed)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_no_control_characters(key)
+            check_no_control_characters(item, allowed)
+
+
+def show_char(char: str) -> str:
+    """A control character as a person names it: "a newline", "NUL", "U+001B"."""
+    names = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\0": "NUL"}
+    return names.get(char, f"U+{ord(char):04X}")
+
+
+def check_fleet_name(value: str) -> str:
+    """The fleet name becomes the user state directory's name: no "/", no "..", no spaces."""
+    if not _FLEET_NAME.fullmatch(value) or len(value) > 63:
+        raise ValueError(
+            'fleet names use 1 to 63 of A-Z, a-z, 0-9, ".", "_" and "-", starting with a'
+            " letter or digit (the name becomes a directory name); got"
+            f" {show_value(value)}"
+        )
+    return value
 
 
 def check_name(value: str, what: str, max_length: int) -> str:

@@ -18,6 +18,7 @@ from fleetdeck.core.errors import InventoryError
 from fleetdeck.core.inventory.checks import (
     check_identity_files,
     check_placements,
+    check_unique_endpoint_ports,
     check_unique_names,
 )
 from fleetdeck.core.inventory.error_messages import describe_validation_error
@@ -42,28 +43,79 @@ _TOML_END = re.compile(r"\s*\(at end of document\)$")
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
+MAX_INVENTORY_BYTES = 1 << 20
+"""An inventory is a page of TOML; a larger file is the wrong file (or /dev/zero)."""
+MAX_NESTING = 100
+"""Arrays and tables nested deeper than this are refused before they are parsed."""
+
+
 def load_inventory(path: str | Path) -> Inventory:
     """The inventory in `path`; InventoryError listing every problem when it is unusable."""
     file = str(path)
+
+    def refuse(message: str) -> InventoryError:
+        return InventoryError([Problem(file, None, "file", message)])
+
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_INVENTORY_BYTES + 1)
+    except IsADirectoryError:
+        raise refuse("cannot read it: it is a directory; name the inventory file in it") from None
     except OSError as exc:
-        message = f"cannot read it: {exc.strerror or exc}"
-        raise InventoryError([Problem(file, None, "file", message)]) from None
+        raise refuse(f"cannot read it: {exc.strerror or exc}") from None
+    if len(data) > MAX_INVENTORY_BYTES:
+        raise refuse(
+            f"larger than the 1 MiB an inventory may be ({MAX_INVENTORY_BYTES} bytes);"
+            " is it the right file?"
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise refuse(f"not a text file (a NUL byte at byte {nul}); an inventory is TOML text")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        raise InventoryError([Problem(file, None, "file", message)]) from None
+        raise refuse(f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if not text.strip():
+        raise refuse('the file is empty; an inventory starts with [fleet] and name = "..."')
     return parse_inventory(text, Path(path), display_name=file)
 
 
 def parse_inventory(text: str, source: Path, display_name: str | None = None) -> Inventory:
     """The inventory in `text`, which was read from `source` (paths resolve against it)."""
     file = display_name if display_name is not None else str(source)
+    too_deep = _too_deep_at(text)
+    if too_deep is not None:
+        message = (
+            f"arrays or inline tables nested more than {MAX_NESTING} deep; an inventory"
+            " needs a few levels at most"
+        )
+        raise InventoryError([Problem(file, too_deep, "syntax", message)])
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InventoryError([_syntax_problem(file, str(exc), text)]) from None
     return _Validation(file, source.absolute(), document, scan_key_lines(text)).run()
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The line where brackets and braces first nest deeper than MAX_NESTING, or None.
+
+    tomllib parses nesting by recursion; past Python's limit it fails with RecursionError
+    instead of a syntax error. Brackets inside strings and comments are counted too, which
+    only matters for a document that is already absurd.
+    """
+    depth = 0
+    line = 1
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            line += 1
+    return None
 
 
 def _syntax_problem(file: str, message: str, text: str) -> Problem:
@@ -103,6 +155,7 @@ class _Validation:
         deployments = self.each(self.array("deployments"), "deployments", Deployment, dict)
         self.extend(check_unique_names("hosts", hosts))
         self.extend(check_unique_names("deployments", deployments))
+        self.extend(check_unique_endpoint_ports(deployments))
         self.extend(check_identity_files(hosts))
         if len(hosts) == len(raw_hosts):  # a broken host could be the one that matches
             self.extend(check_placements(hosts, deployments))

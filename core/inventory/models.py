@@ -5,22 +5,26 @@ Field docstrings are user documentation: `fleetdeck schema` turns them into edit
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from fleetdeck.core.inventory.durations import Duration
+from fleetdeck.core.inventory.durations import Duration, format_duration, parse_duration
 from fleetdeck.core.inventory.fields import (
+    MAX_REPLICAS,
     EnvMap,
     InventoryModel,
     Labels,
     LocalPath,
-    NonNegativeInt,
+    check_fleet_name,
     check_name,
     key_error,
 )
+from fleetdeck.core.inventory.problems import show_value
 from fleetdeck.core.inventory.secrets import SecretRef
 from fleetdeck.core.inventory.vllm_options import VllmOptions
 
@@ -60,6 +64,43 @@ def _positive(value: float) -> float:
     return value
 
 
+def _at_most(limit: float) -> BeforeValidator:
+    """A duration's upper bound: a longer one is a typo (or would overflow on the host).
+
+    Checked before the value is converted, so the message shows it as it was written."""
+
+    def check(value: Any) -> Any:
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            return value  # the duration type itself says what is wrong
+        if seconds > limit:
+            raise ValueError(f"must be at most {format_duration(limit)}, got {show_value(value)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+_HOSTNAME = re.compile(
+    r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?"
+)
+
+
+def _address(value: str) -> str:
+    """A DNS name, an ~/.ssh/config Host alias or an IP literal: it reaches ssh's argv."""
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
+        raise ValueError(
+            'must be a hostname (letters, digits, "-", "_" and dots) or an IP'
+            f" address; got {show_value(value)}"
+        )
+    return value
+
+
 def _port_range(value: tuple[int, int]) -> tuple[int, int]:
     low, high = value
     if low > high:
@@ -71,6 +112,9 @@ def _port_range(value: tuple[int, int]) -> tuple[int, int]:
 
 NonEmpty = Annotated[str, AfterValidator(_non_empty)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+ReplicaCount = Annotated[int, Field(ge=0, le=MAX_REPLICAS)]
+GpuCount = Annotated[int, Field(ge=0, le=1024)]
 Command = Annotated[str, AfterValidator(_command)]
 PortRange = Annotated[tuple[int, int], Field(strict=False), AfterValidator(_port_range)]
 
@@ -78,15 +122,16 @@ PortRange = Annotated[tuple[int, int], Field(strict=False), AfterValidator(_port
 class Fleet(InventoryModel):
     """The [fleet] table: what this inventory is called."""
 
-    name: NonEmpty
-    """Fleet name, shown in the title bar and in `status --json`."""
+    name: Annotated[str, AfterValidator(check_fleet_name)]
+    """Fleet name, shown in the title bar and in `status --json`: A-Z, a-z, 0-9, ".", "_"
+    and "-", at most 63 characters (it names fleetdeck's state directory)."""
 
 
 class SimulatedGpus(InventoryModel):
     """Pretend GPUs, for demo and test hosts that have none."""
 
-    gpus: NonNegativeInt
-    """How many GPUs the host reports."""
+    gpus: GpuCount
+    """How many GPUs the host reports (at most 1024)."""
     gpu_name: str = "NVIDIA H100 80GB HBM3"
     """The model name each simulated GPU reports."""
     memory_gib: Annotated[float, Field(gt=0)] = 80.0
@@ -95,6 +140,8 @@ class SimulatedGpus(InventoryModel):
 
 class HostSettings(InventoryModel):
     """Host keys that [defaults] may set for every host (a host's own value wins)."""
+
+    TEXT_FIELDS = frozenset({"env"})
 
     transport: Literal["ssh", "local"] = "ssh"
     """"ssh": reach the host over SSH; "local": this machine, no sshd (demo, tests)."""
@@ -107,12 +154,12 @@ class HostSettings(InventoryModel):
     known_hosts: LocalPath = Field(default_factory=lambda: Path("~/.ssh/known_hosts").expanduser())
     """known_hosts file used to verify the host's key (~ expanded); only `fleetdeck trust`
     ever writes to it."""
-    connect_timeout: PositiveDuration = 10.0
+    connect_timeout: Annotated[PositiveDuration, _at_most(10 * MINUTE)] = 10.0
     """How long to wait for SSH (TCP, handshake and login) before the host counts as
-    unreachable."""
-    keepalive_interval: PositiveDuration = 15.0
-    """Silence on the SSH connection after which fleetdeck probes it."""
-    keepalive_count: Annotated[int, Field(ge=1)] = 3
+    unreachable (at most 10m)."""
+    keepalive_interval: Annotated[PositiveDuration, _at_most(HOUR)] = 15.0
+    """Silence on the SSH connection after which fleetdeck probes it (at most 1h)."""
+    keepalive_count: Annotated[int, Field(ge=1, le=100)] = 3
     """Unanswered probes after which the connection counts as lost and is rebuilt."""
     vllm: Command = "vllm serve"
     """Command that starts vLLM on the host; fleetdeck appends the model and flags."""
@@ -135,8 +182,9 @@ class Host(HostSettings):
 
     name: Annotated[str, AfterValidator(lambda value: check_name(value, "host", 63))]
     """Unique host name: a-z, 0-9 and "-"."""
-    address: NonEmpty
-    """Hostname or IP address to connect to (required for ssh; "localhost" for local)."""
+    address: Annotated[str, AfterValidator(_address)]
+    """Hostname, ~/.ssh/config Host alias or IP address to connect to (required for ssh;
+    "localhost" for local)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -163,18 +211,18 @@ class Placement(InventoryModel):
 class Autoscale(InventoryModel):
     """Scale replicas between min and max by the number of requests in flight."""
 
-    min: NonNegativeInt
+    min: ReplicaCount
     """Fewest replicas (0 lets an idle deployment stop entirely)."""
-    max: Annotated[int, Field(ge=1)]
-    """Most replicas."""
+    max: Annotated[int, Field(ge=1, le=MAX_REPLICAS)]
+    """Most replicas (at most 1024)."""
     target_running_per_replica: Annotated[float, Field(gt=0)] = 8.0
     """Running + waiting requests per replica to aim for."""
-    scale_up_delay: Duration = 30.0
-    """How long load must stay above target before adding a replica."""
-    scale_down_delay: Duration = 300.0
-    """How long load must stay below target before removing a replica."""
-    window: Duration = 60.0
-    """Averaging window for the load signal."""
+    scale_up_delay: Annotated[Duration, _at_most(HOUR)] = 30.0
+    """How long load must stay above target before adding a replica (at most 1h)."""
+    scale_down_delay: Annotated[Duration, _at_most(DAY)] = 300.0
+    """How long load must stay below target before removing a replica (at most 1d)."""
+    window: Annotated[Duration, _at_most(HOUR)] = 60.0
+    """Averaging window for the load signal (at most 1h)."""
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> Autoscale:
@@ -186,13 +234,16 @@ class Autoscale(InventoryModel):
 class Deployment(InventoryModel):
     """One [[deployments]] entry: a model served by a number of vLLM replicas."""
 
+    TEXT_FIELDS = frozenset({"env"})
+
     name: Annotated[str, AfterValidator(lambda value: check_name(value, "deployment", 40))]
     """Unique deployment name: a-z, 0-9 and "-", at most 40 characters."""
     model: NonEmpty
     """Hugging Face model id, or a model directory on the hosts."""
-    replicas: NonNegativeInt | None = None
-    """Fixed number of replicas (default 1); leave out when [autoscale] is set."""
-    gpus_per_replica: NonNegativeInt | None = None
+    replicas: ReplicaCount | None = None
+    """Fixed number of replicas (default 1, at most 1024); leave out when [autoscale] is
+    set."""
+    gpus_per_replica: GpuCount | None = None
     """GPUs per replica; 0 = CPU build of vLLM; default tensor x pipeline parallel size."""
     placement: Placement = Field(default_factory=Placement)
     """Where replicas may run."""
@@ -200,17 +251,18 @@ class Deployment(InventoryModel):
     """API key clients must send; passed to vLLM as VLLM_API_KEY, never in argv."""
     hf_token: SecretRef | None = None
     """Hugging Face token for gated models; passed as HF_TOKEN."""
-    idle_timeout: Duration | None = None
-    """Scale to autoscale.min (or stop) after this long without requests."""
-    start_timeout: Duration = 900.0
-    """How long a replica may take to become ready before it counts as failed."""
+    idle_timeout: Annotated[Duration, _at_most(30 * DAY)] | None = None
+    """Scale to autoscale.min (or stop) after this long without requests (at most 30d)."""
+    start_timeout: Annotated[Duration, _at_most(7 * DAY)] = 900.0
+    """How long a replica may take to become ready before it counts as failed (at most
+    7d)."""
     endpoint_port: Annotated[int, Field(ge=1024, le=65535)] | None = None
     """Port on 127.0.0.1 where the console (and `fleetdeck run`) serves this deployment's
     load-balanced endpoint; a free port is chosen when unset."""
-    restart_backoff: Duration = 10.0
+    restart_backoff: Annotated[Duration, _at_most(5 * MINUTE)] = 10.0
     """First delay before the host's supervisor restarts a crashed replica; doubles up to
-    5 minutes, and resets after 10 minutes up."""
-    max_start_failures: Annotated[int, Field(ge=1)] = 3
+    5 minutes (so at most 5m), and resets after 10 minutes up."""
+    max_start_failures: Annotated[int, Field(ge=1, le=1000)] = 3
     """Failed starts in a row (never ready) after which a replica is stopped, not retried."""
     update_strategy: Literal["rolling", "recreate"] = "rolling"
     """On a spec change: "rolling" starts a new replica and waits until it is ready before

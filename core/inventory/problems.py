@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ def format_key_path(path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
             continue
-        name = part if _BARE_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+        name = part if _BARE_KEY.match(part) else '"' + "".join(map(_escape, part)) + '"'
         text += f".{name}" if text else name
     return text
 
@@ -78,7 +79,7 @@ def show_value(value: object) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = '"' + "".join(_escape(char) for char in value) + '"'
     elif isinstance(value, dict):
         text = "a table"
     elif isinstance(value, list | tuple):
@@ -86,3 +87,16 @@ def show_value(value: object) -> str:
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    """A character as a TOML basic string writes it: control characters never printed raw
+    (a newline in a message would forge a line of its own)."""
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if unicodedata.category(char) == "Cc":
+        return f"\\u{ord(char):04X}"
+    return char

@@ -50,6 +50,8 @@ def _check_extra_args(args: tuple[str, ...]) -> tuple[str, ...]:
 class VllmOptions(InventoryModel):
     """Options passed to `vllm serve`; each becomes the vLLM flag of the same name."""
 
+    TEXT_FIELDS = frozenset({"extra_args"})
+
     max_model_len: Annotated[int, Field(gt=0)] | None = None
     """Context length in tokens (--max-model-len); vLLM uses the model's own when unset."""
     dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] | None = None

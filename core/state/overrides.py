@@ -23,7 +23,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from fleetdeck.core.inventory import Deployment, Inventory
+from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, Inventory
 
 OVERRIDES = "overrides.json"
 LOCK = OVERRIDES + ".lock"
@@ -84,6 +84,7 @@ class Overrides:
             if (
                 isinstance(entry, dict)
                 and isinstance(entry.get("replicas"), int)
+                and 0 <= entry["replicas"] <= MAX_REPLICAS  # one kept before the bound
                 and entry.get("inventory_replicas") == deployment.desired_replicas
             ):
                 yield deployment, entry
