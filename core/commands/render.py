@@ -46,6 +46,8 @@ def plan_text(fleet: str, plan: Plan) -> str:
         lines.append(f"  = {len(plan.in_sync)} replica(s) already as described")
     for host in plan.unreachable_hosts:
         lines.append(f"  ? {host} is unreachable: its replicas are left as they are")
+    for hold in plan.holds:
+        lines.append(f"  ~ {hold.reason}")
     starts = sum(isinstance(a, Start) for a in plan.actions)
     stops = sum(isinstance(a, Stop) for a in plan.actions)
     if plan.empty:
@@ -75,6 +77,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         ],
         "in_sync": list(plan.in_sync),
         "unreachable_hosts": list(plan.unreachable_hosts),
+        "holds": [
+            {"deployment": h.deployment, "replica": h.replica, "host": h.host, "reason": h.reason}
+            for h in plan.holds
+        ],
     }
 
 

@@ -91,6 +91,7 @@ class Controller:
                 return  # an observation older than our last apply could double-launch
             self.autoscale()
             plan = self.engine.plan()
+            self.engine.report_holds(plan)
             if plan.actions:
                 await self.engine.apply(plan)
 

@@ -19,6 +19,9 @@ from fleetdeck.core.policy.plan import Plan
 
 # Replicas that no longer count against a deployment's count (kept only for their log).
 GONE = frozenset({ReplicaStatus.STOPPED, ReplicaStatus.STOPPING, ReplicaStatus.FAILED})
+# Not counted as running more than desired either: on an unreachable host, once replaced
+# it waits there until the host comes back and the surplus is stopped.
+NOT_RUNNING_HERE = GONE | {ReplicaStatus.UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ async def converge(
         if on_snapshot is not None:
             on_snapshot(snapshot)
         plan = engine.plan()
+        engine.report_holds(plan)
         if plan.actions:
             plans.append(plan)
             if on_plan is not None:
@@ -91,7 +95,8 @@ def fleet_settled(snapshot: FleetSnapshot, leave_out: Collection[str] = ()) -> b
     """Every deployment has its replicas ready and no more running: a rolling update
     that still has an old replica to stop is not settled, though enough are ready."""
     return all(
-        d.ready >= d.desired and sum(r.status not in GONE for r in d.replicas) <= d.desired
+        d.ready >= d.desired
+        and sum(r.status not in NOT_RUNNING_HERE for r in d.replicas) <= d.desired
         for d in snapshot.deployments
         if d.name not in leave_out
     )

@@ -20,15 +20,16 @@ from fleetdeck.core.engine.host_watchers import HostWatchers
 from fleetdeck.core.engine.telemetry import Telemetry
 from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.events import Event
-from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
 from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Deployment, Host, Inventory
 from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
-from fleetdeck.core.policy.plan import Plan, make_plan
+from fleetdeck.core.policy.plan import Plan, Unreachable, make_plan
 from fleetdeck.core.state.host_history import HostHistory
 from fleetdeck.core.state.journal import EventJournal
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.core.state.user_state import user_state_dir
+from fleetdeck.hosts.errors import HostError
 from fleetdeck.hosts.observations import HostObservation
 
 __all__ = ["ApplyOutcome", "Engine"]
@@ -52,6 +53,8 @@ class Engine:
         self._secrets: dict[str, dict[str, str]] | None = None
         self._listeners: list[Callable[[Event], None]] = []
         self._observed_at: dict[str, float] = {}  # host -> monotonic time of last observation
+        self._unreachable_since: dict[str, float] = {}  # host -> self._clock() when it dropped
+        self._holds_reported: set[tuple[str, str]] = set()  # (replica id, host)
         self._applied_at = 0.0
         self._events: list[Event] = []
         self._closing: set[asyncio.Task[None]] = set()
@@ -140,11 +143,20 @@ class Engine:
         if observation is None:
             if not was_unreachable:
                 self.emit("host.unreachable", session.name, str(session.error), "warning")
+            self._unreachable_since.setdefault(session.name, self._clock())
             return
         self.track(session.name, observation)
 
+    def lost(self, session: HostSession, error: HostError) -> None:
+        """A host stopped answering: reported once, and timed from the first failure."""
+        if session.error is None:
+            self.emit("host.unreachable", session.name, str(error), "warning")
+        session.mark_unreachable(error)
+        self._unreachable_since.setdefault(session.name, self._clock())
+
     def track(self, host: str, observation: HostObservation) -> None:
         self._observed_at[host] = time.monotonic()
+        self._unreachable_since.pop(host, None)
         for replica in observation.replicas:
             self._actions.pending.pop(replica.replica_id, None)
         for event in self._host_history.merge(host, observation):
@@ -166,7 +178,8 @@ class Engine:
 
     def snapshot(self) -> FleetSnapshot:
         views = {
-            name: HostView(s.state, s.observation, s.error) for name, s in self._sessions.items()
+            name: HostView(s.state, s.observation, s.error, s.last_seen)
+            for name, s in self._sessions.items()
         }
         return build_snapshot(
             self._inventory,
@@ -227,6 +240,15 @@ class Engine:
     def effective_desired(self) -> dict[str, int]:
         return self._desired.effective()
 
+    def unreachable(self) -> dict[str, Unreachable]:
+        """Each unreachable host: since when, and the replicas it last ran."""
+        down = {}
+        for name, s in self._sessions.items():
+            if s.observation is None and s.state is HostState.UNREACHABLE:
+                since = self._unreachable_since.setdefault(name, self._clock())
+                down[name] = Unreachable(since, s.last_seen.replicas if s.last_seen else ())
+        return down
+
     def plan(self) -> Plan:
         return make_plan(
             self._inventory,
@@ -234,7 +256,19 @@ class Engine:
             self.expected_hashes(),
             self.effective_desired(),
             self._clock(),
+            self.unreachable(),
         )
+
+    def report_holds(self, plan: Plan) -> None:
+        """An event for each replacement held back, once while it is held (a controller
+        plans every tick)."""
+        held = set()
+        for hold in plan.holds:
+            key = (hold.replica, hold.host)
+            held.add(key)
+            if key not in self._holds_reported:
+                self.emit("replica.unreachable", hold.replica, hold.reason, "warning")
+        self._holds_reported = held
 
     async def apply(self, plan: Plan) -> ApplyOutcome:
         try:

@@ -55,6 +55,8 @@ class HostSession:
         self.state = HostState.CONNECTING
         self.error: HostError | None = None
         self.observation: HostObservation | None = None
+        # The latest observation, kept while the host is unreachable: what it last ran.
+        self.last_seen: HostObservation | None = None
 
     @property
     def name(self) -> str:
@@ -86,6 +88,7 @@ class HostSession:
 
     def record(self, observation: HostObservation) -> None:
         self.observation = observation
+        self.last_seen = observation
         self.state = HostState.UP
         self.error = None
 

@@ -100,9 +100,7 @@ class HostWatchers:
                         f"{type(exc).__name__}: {exc}",
                         "fleetdeck retries; report this if it repeats",
                     )
-                if session.error is None:
-                    self.engine.emit("host.unreachable", session.name, str(exc), "warning")
-                session.mark_unreachable(exc)
+                self.engine.lost(session, exc)
             await asyncio.sleep(timer.next_delay())
 
     async def _endpoints_and_metrics(self) -> None:

@@ -33,6 +33,8 @@ class HostView:
     state: HostState
     observation: HostObservation | None
     error: HostError | None
+    # While unreachable: the latest observation, whose replicas are shown as unknown.
+    last_seen: HostObservation | None = None
 
 
 def build_snapshot(
@@ -55,7 +57,7 @@ def build_snapshot(
     replicas: dict[str, list[ReplicaSnapshot]] = {}
     for host in inventory.hosts:
         view = hosts[host.name]
-        for observation in view.observation.replicas if view.observation else ():
+        for observation in _replicas_shown(view):
             deployment = inventory_deployment(inventory, observation.deployment)
             replicas.setdefault(observation.deployment, []).append(
                 _replica_snapshot(
@@ -111,6 +113,16 @@ def build_snapshot(
     )
 
 
+def _replicas_shown(view: HostView) -> tuple[ReplicaObservation, ...]:
+    """What the host runs; while it is unreachable, what it ran when last observed and
+    had not been asked to stop (their status is unknown, and they count until replaced)."""
+    if view.observation is not None:
+        return view.observation.replicas
+    if view.state is HostState.UNREACHABLE and view.last_seen is not None:
+        return tuple(r for r in view.last_seen.replicas if not r.stop_requested)
+    return ()
+
+
 def inventory_deployment(inventory: Inventory, name: str) -> Deployment | None:
     return next((d for d in inventory.deployments if d.name == name), None)
 
@@ -145,7 +157,7 @@ def _replica_snapshot(
         pid=observation.pid,
         status=derived.status,
         phase=derived.phase,
-        healthy=observation.healthy,
+        healthy=observation.healthy and reachable,
         restarts=sum(1 for _ in observation.exits),
         last_exit_code=observation.exits[-1].code if observation.exits else None,
         reason=derived.reason,

@@ -262,6 +262,11 @@ class Deployment(InventoryModel):
     restart_backoff: Annotated[Duration, _at_most(5 * MINUTE)] = 10.0
     """First delay before the host's supervisor restarts a crashed replica; doubles up to
     5 minutes (so at most 5m), and resets after 10 minutes up."""
+    replace_unreachable_after: Annotated[Duration, _at_most(DAY)] = 180.0
+    """How long a host may stay unreachable before its replicas of this deployment are
+    replaced on other hosts (at most 1d); until then they still count toward `replicas`,
+    so a dropped connection does not run a second copy on more GPUs. "0s" replaces at
+    once."""
     max_start_failures: Annotated[int, Field(ge=1, le=1000)] = 3
     """Failed starts in a row (never ready) after which a replica is stopped, not retried."""
     update_strategy: Literal["rolling", "recreate"] = "rolling"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fleetdeck.core.inventory import Deployment, Inventory
+from fleetdeck.core.inventory.durations import format_duration
 from fleetdeck.core.policy.placement import (
     HostCapacity,
     Placed,
@@ -45,6 +46,26 @@ class Unschedulable:
     reason: str
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A replica on an unreachable host that still counts, so no replacement starts yet."""
+
+    deployment: str
+    replica: str  # its id, "deployment/replica"
+    host: str
+    wait_s: float  # until it is replaced, unless its host comes back
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A host that stopped answering: since when (the engine's clock), and the replicas
+    it ran when last observed (none when it was never observed)."""
+
+    since: float
+    replicas: tuple[ReplicaObservation, ...] = ()
+
+
 Action = Start | Stop
 
 
@@ -54,6 +75,7 @@ class Plan:
     unschedulable: tuple[Unschedulable, ...]
     in_sync: tuple[str, ...]  # replica ids that need nothing
     unreachable_hosts: tuple[str, ...]
+    holds: tuple[Hold, ...] = ()  # replacements not started yet: their host may come back
 
     @property
     def empty(self) -> bool:
@@ -66,8 +88,14 @@ def make_plan(
     expected_hash: Mapping[tuple[str, str], str],
     desired: Mapping[str, int] | None = None,
     now: float = 0.0,
+    unreachable: Mapping[str, Unreachable] | None = None,
 ) -> Plan:
     """`observed` maps every host name to its observation, or None when unreachable.
+
+    `unreachable` says, for hosts observed as None, since when and what they last ran:
+    those replicas count toward their deployment's count for its
+    `replace_unreachable_after` (a dropped connection must not start a second copy);
+    after that, replacements are placed on other hosts.
 
     `expected_hash[(deployment, host)]` is the spec hash a replica there should carry;
     `desired` overrides a deployment's replica count (scale, autoscaler, stop/start).
@@ -77,6 +105,7 @@ def make_plan(
     actions: list[Action] = []
     unschedulable: list[Unschedulable] = []
     in_sync: list[str] = []
+    holds: list[Hold] = []
     capacities = _capacities(inventory, observed)
     by_deployment = _replicas_by_deployment(observed)
     known = {d.name for d in inventory.deployments}
@@ -111,13 +140,26 @@ def make_plan(
                 Stop(deployment.name, replica.replica, host, "replaced by a ready replica")
             )
         stale_kept = _least_useful_first(stale)[max(0, len(stale) - keep) :]
+        lost = _lost_replicas(deployment.name, observed, unreachable or {}, now)
+        grace = deployment.replace_unreachable_after
+        waiting = [item for item in lost if item[2] < grace]
+        expired = [item for item in lost if item[2] >= grace]
         missing = want - len(fresh)
+        for host, replica_id, gone_s in waiting[: max(0, missing)]:
+            wait_s = grace - gone_s
+            why = f"waiting {wait_s:.0f}s for {host} to come back before replacing {replica_id}"
+            holds.append(Hold(deployment.name, replica_id, host, wait_s, why))
+        missing -= len(waiting)
         if stale_kept:
             # One extra replica at a time, and only once the previous new one is ready.
             missing = min(missing, 0 if any(not r.healthy for _, r in fresh) else 1)
         used_names = {(h, r.replica) for h, r in by_deployment.get(deployment.name, [])}
         reason = "rolling update" if stale_kept else f"scale to {want}"
-        for _ in range(missing):
+        replacing = [
+            f"{host} unreachable for {format_duration(round(gone_s))}: replacing {replica_id}"
+            for host, replica_id, gone_s in expired
+        ]
+        for index in range(missing):
             outcome = place(_request(deployment), capacities)
             if isinstance(outcome, Unplaced):
                 if stale_kept:
@@ -137,11 +179,33 @@ def make_plan(
             capacities = with_placed(capacities, deployment.name, outcome)
             replica_name = _next_name(outcome, used_names)
             used_names.add((outcome.host, replica_name))
+            why = replacing[index] if index < len(replacing) else reason
             actions.append(
-                Start(deployment.name, replica_name, outcome.host, outcome.gpu_uuids, reason)
+                Start(deployment.name, replica_name, outcome.host, outcome.gpu_uuids, why)
             )
-    unreachable = tuple(sorted(h for h, o in observed.items() if o is None))
-    return Plan(tuple(actions), tuple(unschedulable), tuple(in_sync), unreachable)
+    down = tuple(sorted(h for h, o in observed.items() if o is None))
+    return Plan(tuple(actions), tuple(unschedulable), tuple(in_sync), down, tuple(holds))
+
+
+def _lost_replicas(
+    deployment: str,
+    observed: Mapping[str, HostObservation | None],
+    unreachable: Mapping[str, Unreachable],
+    now: float,
+) -> list[tuple[str, str, float]]:
+    """(host, replica id, seconds unreachable) for each of the deployment's replicas that
+    ran on a host when it was last observed and that host is unreachable now."""
+    lost = []
+    for host, down in sorted(unreachable.items()):
+        if host not in observed or observed[host] is not None:
+            continue
+        for replica in down.replicas:
+            running = replica.alive or replica.wrapper_alive
+            if replica.deployment != deployment or replica.stop_requested or not running:
+                continue
+            if replica.failed_reason is None:
+                lost.append((host, replica.replica_id, max(0.0, now - down.since)))
+    return lost
 
 
 @dataclass
