@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetdeck.core.commands.render import plan_json, plan_text
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.errors import InventoryError
 from fleetdeck.core.fleet.events import Event
@@ -83,6 +84,21 @@ def test_within_the_grace_the_lost_replica_counts_and_nothing_starts() -> None:
     assert (hold.deployment, hold.replica, hold.host) == ("llm", "llm/gpu-b-0", "gpu-b")
     assert hold.wait_s == 120.0
     assert hold.reason == "waiting 120s for gpu-b to come back before replacing llm/gpu-b-0"
+
+
+def test_the_plan_as_printed_and_as_json_says_what_it_waits_for() -> None:
+    plan = dropped(now=DROPPED_AT + 60)
+    text = plan_text("t", plan)
+    assert "? gpu-b is unreachable" in text
+    assert "~ waiting 120s for gpu-b to come back before replacing llm/gpu-b-0" in text
+    assert plan_json(plan)["holds"] == [
+        {
+            "deployment": "llm",
+            "replica": "llm/gpu-b-0",
+            "host": "gpu-b",
+            "reason": "waiting 120s for gpu-b to come back before replacing llm/gpu-b-0",
+        }
+    ]
 
 
 def test_after_the_grace_a_replacement_is_placed_elsewhere_and_says_why() -> None:
