@@ -126,7 +126,20 @@ def status_table(snapshot: FleetSnapshot) -> str:
         if d.endpoint
     ]
     served = ("\n\nendpoints\n  " + "\n  ".join(endpoints)) if endpoints else ""
-    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{served}"
+    failed = failed_replicas_text(snapshot)
+    failures = f"\n\nfailed\n{failed}" if failed else ""
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{failures}{served}"
+
+
+def failed_replicas_text(snapshot: FleetSnapshot) -> str:
+    """Each failed replica's reason and what its last run said, indented under it."""
+    lines = []
+    for d in snapshot.deployments:
+        for r in d.replicas:
+            if r.status == ReplicaStatus.FAILED:
+                lines.append(f"  {r.id} on {r.host}: {r.reason}")
+                lines += [f"    {line}" for line in r.log_excerpt]
+    return "\n".join(lines)
 
 
 def _gpu_memory(host: HostSnapshot) -> str:
@@ -164,6 +177,10 @@ def not_ready_reasons(snapshot: FleetSnapshot) -> str:
             if r.first_failure:
                 lines.append(f"{r.id}: its first failure's log ends with:")
                 lines += [f"    {line}" for line in r.first_failure[-6:]]
+            if r.status == ReplicaStatus.FAILED and r.log_excerpt:
+                if r.log_excerpt != r.first_failure[-len(r.log_excerpt) :]:
+                    lines.append(f"{r.id}: its last run ended with:")
+                    lines += [f"    {line}" for line in r.log_excerpt]
             elif r.status not in READY:
                 phase = f" ({r.phase})" if r.phase else ""
                 lines.append(f"{r.id} on {r.host} is {r.status.value}{phase}")

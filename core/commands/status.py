@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from fleetdeck.core.commands import render
 from fleetdeck.core.commands.exit_codes import DONE, FAILED, PARTIAL
 from fleetdeck.core.commands.reporting import exit_code, warn_unreachable
+from fleetdeck.core.fleet.snapshot import DeploymentStatus
 from fleetdeck.core.intents import FleetIntents
 
 
@@ -26,7 +28,12 @@ async def cmd_status(intents: FleetIntents, args: argparse.Namespace) -> int:
     else:
         print(render.status_table(snapshot))
     warn_unreachable(intents)
-    return exit_code(intents)
+    # A failed deployment (nothing ready, a replica failed or given up on) is a failed
+    # operation for a script that asks `fleetdeck status`: exit 1, and say which.
+    failed = [d.name for d in snapshot.deployments if d.status == DeploymentStatus.FAILED]
+    for name in failed:
+        print(f"error: deployment {name} has failed; its replicas say why", file=sys.stderr)
+    return FAILED if failed else exit_code(intents)
 
 
 async def cmd_gpus(intents: FleetIntents, args: argparse.Namespace) -> int:

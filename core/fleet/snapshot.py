@@ -161,6 +161,9 @@ class ReplicaSnapshot(Frozen):
     spec_hash: str = ""
     first_failure: tuple[str, ...] = ()  # the lines explaining its first crash, kept
     metrics: MetricsSnapshot | None = None
+    # A failed replica's last run: its last few non-empty log lines, or one line saying it
+    # wrote nothing ("exited at once with code 1, no output"). Empty unless failed.
+    log_excerpt: tuple[str, ...] = ()
 
 
 class DeploymentSnapshot(Frozen):

@@ -165,6 +165,7 @@ def _replica_snapshot(
         started_at=observation.started_at,
         spec_hash=observation.spec_hash,
         first_failure=error_excerpt(observation.first_failure),
+        log_excerpt=derived.log_excerpt,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fleetdeck.core.fleet.snapshot import READY, DeploymentStatus, ReplicaStatus
-from fleetdeck.core.policy.failure_reason import classify_failure
+from fleetdeck.core.policy.failure_reason import classify_failure, failure_excerpt
 from fleetdeck.core.policy.loading_phase import loading_phase
 from fleetdeck.hosts.observations import ReplicaObservation
 
@@ -16,6 +16,7 @@ class DerivedReplica:
     status: ReplicaStatus
     phase: str | None = None
     reason: str | None = None
+    log_excerpt: tuple[str, ...] = ()  # a failed replica's last lines, or "no output"
 
 
 def replica_status(
@@ -31,9 +32,16 @@ def replica_status(
     last_exit = observation.exits[-1].code if observation.exits else None
     if observation.stop_requested:
         running = observation.alive or observation.wrapper_alive
-        status = ReplicaStatus.STOPPING if running else ReplicaStatus.STOPPED
-        # A replica given up on is stopped and kept with why, until the user acts.
-        return DerivedReplica(status, reason=observation.failed_reason)
+        if running:
+            return DerivedReplica(ReplicaStatus.STOPPING, reason=observation.failed_reason)
+        if observation.failed_reason is not None:
+            # Given up on: failed, kept with why and what it said until the user acts
+            # (`restart`, `start` or `forget-failed`).
+            excerpt = failure_excerpt(observation.exits, observation.log_tail)
+            return DerivedReplica(
+                ReplicaStatus.FAILED, reason=observation.failed_reason, log_excerpt=excerpt
+            )
+        return DerivedReplica(ReplicaStatus.STOPPED)
     if observation.alive and observation.healthy:
         recent = last_active_at is not None and now - last_active_at <= idle_window_s
         return DerivedReplica(ReplicaStatus.ACTIVE if recent else ReplicaStatus.IDLE)
@@ -46,7 +54,8 @@ def replica_status(
         reason += "; restarting after backoff"
     else:
         reason += "; supervisor not running"
-    return DerivedReplica(ReplicaStatus.FAILED, reason=reason)
+    excerpt = failure_excerpt(observation.exits, observation.log_tail)
+    return DerivedReplica(ReplicaStatus.FAILED, reason=reason, log_excerpt=excerpt)
 
 
 def deployment_status(desired: int, replicas: Sequence[ReplicaStatus]) -> DeploymentStatus:

@@ -73,9 +73,10 @@ def _health(host: str, port: int) -> bool:
 def _exits(paths: layout.ReplicaPaths) -> Tuple[ExitRecord, ...]:
     """Each run of vLLM that ended, oldest first (the last 50).
 
-    The supervisor writes "CODE TIME restart" or "CODE TIME stop" (it ended after a stop
-    request instead of restarting); a supervisor of an older fleetdeck writes "CODE TIME",
-    read as stopped=None (it does not say).
+    The supervisor writes "CODE TIME restart SECONDS" or "CODE TIME stop SECONDS" (it
+    ended after a stop request instead of restarting; SECONDS is how long the run lasted).
+    Older supervisors wrote "CODE TIME restart" (ran_s=None) or "CODE TIME", read as
+    stopped=None (it does not say).
     """
     exits = []
     for line in layout.read_text(paths.file(layout.EXITS)).splitlines():
@@ -83,7 +84,8 @@ def _exits(paths: layout.ReplicaPaths) -> Tuple[ExitRecord, ...]:
         if len(parts) >= 2:
             try:
                 stopped = parts[2] == "stop" if len(parts) > 2 else None
-                exits.append(ExitRecord(int(parts[0]), float(parts[1]), stopped))
+                ran_s = float(parts[3]) if len(parts) > 3 else None
+                exits.append(ExitRecord(int(parts[0]), float(parts[1]), stopped, ran_s))
             except ValueError:
                 continue
     return tuple(exits[-50:])

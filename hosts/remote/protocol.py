@@ -38,6 +38,8 @@ class ExitRecord(Message):
     # It ended after a stop request (the supervisor did not restart it); None: recorded
     # by the supervisor of an older fleetdeck, which does not say.
     stopped: Optional[bool] = False
+    # How long the run lasted, in whole seconds; None: recorded by an older supervisor.
+    ran_s: Optional[float] = None
 
 
 @dataclass(frozen=True)

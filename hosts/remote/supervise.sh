@@ -99,10 +99,12 @@ while wanted; do
     kill -KILL "-$child" 2>/dev/null
     child=
     ended=$(date +%s)
-    # One line per run in $dir/exits: "CODE TIME restart", or "CODE TIME stop" when it
-    # ended after a stop request and is not restarted (fleetdeck's event history).
+    ran=$((ended - started))
+    # One line per run in $dir/exits: "CODE TIME restart SECONDS", or "CODE TIME stop
+    # SECONDS" when it ended after a stop request and is not restarted (fleetdeck's event
+    # history; SECONDS is how long the run lasted, so "exited at once" can be told).
     if ! wanted; then
-        [ -d "$dir" ] && echo "$code $ended stop" >>"$dir/exits"
+        [ -d "$dir" ] && echo "$code $ended stop $ran" >>"$dir/exits"
         [ -d "$dir" ] && note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
@@ -112,12 +114,12 @@ while wanted; do
             mv -f "$dir/first_failure.tmp" "$dir/first_failure"
     fi
     if [ -e "$dir/stop" ]; then
-        echo "$code $ended stop" >>"$dir/exits"
+        echo "$code $ended stop $ran" >>"$dir/exits"
         note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
-    echo "$code $ended restart" >>"$dir/exits"
-    if [ $((ended - started)) -ge 600 ]; then
+    echo "$code $ended restart $ran" >>"$dir/exits"
+    if [ "$ran" -ge 600 ]; then
         backoff=$first_backoff
     fi
     note "vLLM exited with code $code; restarting in ${backoff}s"

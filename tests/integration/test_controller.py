@@ -81,7 +81,9 @@ extra_args = ["--sim-fail-at-start", "out-of-memory"]
         document = json.loads(applied.stdout)
         assert "failed at start 2 times in a row: out of memory" in document["reason"]
         (replica,) = document["status"]["deployments"][0]["replicas"]
-        assert replica["status"] == "stopped"
+        assert replica["status"] == "failed"
+        assert replica["reason"].startswith("failed at start 2 times in a row")
+        assert replica["log_excerpt"], "its last run's last lines are kept"
         # The first failure's log excerpt is kept, ending with vLLM's own error.
         assert any("less than desired" in line for line in replica["first_failure"])
         # It stays given up: another apply starts nothing and says why.

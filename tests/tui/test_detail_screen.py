@@ -59,6 +59,29 @@ async def test_enter_opens_the_details_with_every_replica() -> None:
         await until(pilot, lambda: not isinstance(app.screen, DeploymentScreen))
 
 
+async def test_a_replica_given_up_on_shows_its_reason_and_what_its_last_run_said() -> None:
+    replicas = list(llama().replicas)
+    replicas[2] = replicas[2].model_copy(
+        update={
+            "reason": "failed at start 2 times in a row: crashed (exit 1)",
+            "log_excerpt": ("exited at once with code 1, no output",),
+        }
+    )
+    snapshot = fleet(llama(replicas=tuple(replicas)))
+    app = app_for(ScriptedBackend(snapshot))
+    async with app.run_test(size=SIZE) as pilot:
+        await shown(pilot, snapshot)
+        await open_detail(pilot)
+        table = app.screen.query_one(ReplicasTable)
+        await until(pilot, lambda: table.row_count == 3)
+        cells = row(table, "llama8b/r2")
+        assert cells[0] == "✖ failed"
+        assert cells[-1] == (
+            "failed at start 2 times in a row: crashed (exit 1)"
+            " — exited at once with code 1, no output"
+        )
+
+
 async def test_replica_rows_are_updated_in_place_per_snapshot() -> None:
     first = fleet(llama())
     replicas = list(llama().replicas)

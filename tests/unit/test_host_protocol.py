@@ -402,7 +402,7 @@ def replica_dir(state: Path, deployment: str, replica: str) -> Path:
         "env_names": [],
     }
     (directory / "spec.json").write_text(json.dumps(spec))
-    (directory / "exits").write_text("1 100.25\n137 101\nnot a line\n")
+    (directory / "exits").write_text("1 100.25\n137 101\n143 102 stop 7\nnot a line\n")
     (directory / "log").write_text("one\ntwo\n")
     (directory / "first_failure").write_text("Traceback\nOSError\n")
     (directory / "failed").write_text("kept failing\n")
@@ -420,8 +420,9 @@ def test_an_observation_of_a_real_state_dir_sends_what_is_declared(tmp_path: Pat
     data = sent(observation)
     first = data["replicas"][0]
     assert first["exits"] == [
-        {"code": 1, "at": 100.25, "stopped": None},
-        {"code": 137, "at": 101.0, "stopped": None},
+        {"code": 1, "at": 100.25, "stopped": None, "ran_s": None},
+        {"code": 137, "at": 101.0, "stopped": None, "ran_s": None},
+        {"code": 143, "at": 102.0, "stopped": True, "ran_s": 7.0},
     ]
     assert (first["log_tail"], first["first_failure"]) == (["one", "two"], ["Traceback", "OSError"])
     assert (first["failed_reason"], first["stop_requested"], first["alive"]) == (

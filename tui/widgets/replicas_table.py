@@ -63,6 +63,16 @@ def gpus_text(uuids: tuple[str, ...]) -> str:
     return f"{len(uuids)} ({','.join(shown)})"
 
 
+def replica_reason(replica: ReplicaSnapshot) -> str | None:
+    """The reason, and for a failed replica the last line its last run wrote (or that it
+    wrote nothing): "failed at start 3 times in a row: ... — exited at once with code 1,
+    no output". The log panel below has the rest."""
+    if replica.status is ReplicaStatus.FAILED and replica.log_excerpt:
+        last = replica.log_excerpt[-1].strip()
+        return f"{replica.reason} — {last}" if replica.reason else last
+    return replica.reason
+
+
 class ReplicasTable(KeyedTable):
     COLUMNS = (
         ("status", "Status"),
@@ -110,7 +120,7 @@ class ReplicasTable(KeyedTable):
             _optional(phase, justify=False),
             Text(str(replica.restarts), justify="right"),
             _optional(replica.last_exit_code),
-            _optional(replica.reason, justify=False),
+            _optional(replica_reason(replica), justify=False),
         )
 
     def highlighted_replica(self) -> str | None:
