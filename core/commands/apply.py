@@ -53,6 +53,7 @@ async def cmd_apply(intents: FleetIntents, args: argparse.Namespace) -> int:
         say(render.handed_over(outcome.handed_over_to))
         if not args.wait:
             return exit_code(intents)
+        say(outcome.waiting_for(timeout))
     result = await intents.settle(
         outcome,
         timeout_s=timeout,

@@ -25,6 +25,7 @@ async def _settle_and_report(
         say(render.handed_over(outcome.handed_over_to))
         if args.no_wait:
             return DONE
+        say(outcome.waiting_for(timeout))
     result = await intents.settle(outcome, timeout_s=timeout, wait_ready=not args.no_wait)
     line = result.snapshot.deployment(args.deployment)
     if line is not None:

@@ -16,6 +16,7 @@ from fleetdeck.core.control.autoscaling import Scaler
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.engine.leases import (
     LEASE_TTL_S,
+    LeaseRefusal,
     controller_identity,
     release_leases,
     take_leases,
@@ -57,7 +58,7 @@ class Controller:
         self.engine.replace_inventory(inventory)
         self.engine.emit("inventory.reloaded", str(source), "applying the changed inventory")
 
-    async def take_leases(self, ttl_s: float = LEASE_TTL_S) -> list[str]:
+    async def take_leases(self, ttl_s: float = LEASE_TTL_S) -> list[LeaseRefusal]:
         return await take_leases(self.engine, self.holder, ttl_s)
 
     async def release_leases(self) -> None:
@@ -72,7 +73,7 @@ class Controller:
                 self.engine.emit(
                     "controller.waiting",
                     self.holder,
-                    "another controller is in charge: " + ", ".join(others),
+                    "another controller is in charge: " + ", ".join(map(str, others)),
                     "warning",
                 )
             self._waiting_reported = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from fleetdeck.core.engine.engine import Engine
@@ -41,7 +41,7 @@ async def converge(
     on_plan: Callable[[Plan], None] | None = None,
     on_snapshot: Callable[[FleetSnapshot], None] | None = None,
     poll_s: float = 1.0,
-    keep_leases: Callable[[], Awaitable[list[str]]] | None = None,
+    keep_leases: Callable[[], Awaitable[Sequence[object]]] | None = None,
 ) -> Converged:
     """Apply plans until none is left (and, with wait_ready, every replica is ready).
 
@@ -55,7 +55,7 @@ async def converge(
         if keep_leases is not None:
             others = await keep_leases()
             if others:
-                reason = "another controller took over: " + ", ".join(others)
+                reason = "another controller took over: " + ", ".join(map(str, others))
                 return Converged(False, reason, tuple(plans), snapshot)
         if on_snapshot is not None:
             on_snapshot(snapshot)

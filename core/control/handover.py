@@ -9,14 +9,28 @@ watches, without acting, until the fleet has converged.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from collections.abc import Awaitable, Callable
 
 from fleetdeck.core.control.converge import Converged, fleet_settled
 from fleetdeck.core.engine.engine import Engine
 
 
-async def watch_controller(engine: Engine, timeout_s: float, *, wait_ready: bool) -> Converged:
-    """Until nothing is left to do (and, with wait_ready, every replica is ready)."""
+async def watch_controller(
+    engine: Engine,
+    timeout_s: float,
+    *,
+    wait_ready: bool,
+    take_over: Callable[[], Awaitable[bool]] | None = None,
+) -> Converged | None:
+    """Until nothing is left to do (and, with wait_ready, every replica is ready).
+
+    `take_over` (a one-shot command's): while something is left to do, try to take every
+    host's lease (all or none) after each look, at a jittered interval; None when it got
+    them, and the caller then acts itself. So a command that waited for another one-shot
+    command (which holds the leases only while it runs) carries on once that one ends.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         snapshot = await engine.refresh()
@@ -28,4 +42,6 @@ async def watch_controller(engine: Engine, timeout_s: float, *, wait_ready: bool
             return Converged(True, "ready" if ready else "converged", (), snapshot, partial)
         if time.monotonic() >= deadline:
             return Converged(False, "timed out waiting for the controller in charge", (), snapshot)
-        await asyncio.sleep(1.0)
+        if take_over is not None and await take_over():
+            return None
+        await asyncio.sleep(random.uniform(0.75, 1.25) if take_over else 1.0)

@@ -9,9 +9,11 @@ machine is taken over at once instead of after its expiry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 from fleetdeck.core.engine.engine import Engine
@@ -58,11 +60,44 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-async def take_leases(engine: Engine, holder: str, ttl_s: float = LEASE_TTL_S) -> list[str]:
-    """Take or renew every reachable host's lease; the holders that refused us."""
-    others: list[str] = []
+@dataclass(frozen=True)
+class LeaseRefusal:
+    """A host whose lease another process holds (its holder, when the host said)."""
 
-    async def take(name: str) -> None:
+    host: str
+    holder: str | None
+
+    def __str__(self) -> str:
+        return f"{self.host} (held by {self.holder})"
+
+    def describe_holder(self) -> str:
+        """user@machine/id:pid as "user@machine/id:pid (pid N on machine M)"."""
+        if self.holder is None:
+            return "another controller"
+        who, _, pid = self.holder.rpartition(":")
+        machine = who.partition("@")[2].partition("/")[0]
+        if not pid.isdigit() or not machine:
+            return self.holder
+        return f"{self.holder} (pid {pid} on machine {machine})"
+
+
+async def take_leases(
+    engine: Engine, holder: str, ttl_s: float = LEASE_TTL_S
+) -> list[LeaseRefusal]:
+    """Take or renew every reachable host's lease, all or none; who refused us.
+
+    In one global order, so two processes never split the hosts between them and wait
+    for each other: the first reachable host by name first, and only once it is ours the
+    rest (at once). When any host refuses, every lease this holder has is released
+    before returning: a process never holds some hosts while waiting for others.
+    """
+    names = sorted(n for n, s in engine.sessions.items() if s.observation)
+    if not names:
+        return []
+
+    taken: list[str] = []
+
+    async def take(name: str) -> LeaseRefusal | None:
         session = engine.sessions[name]
         try:
             reply = await session.program.take_lease(holder, ttl_s)
@@ -70,12 +105,30 @@ async def take_leases(engine: Engine, holder: str, ttl_s: float = LEASE_TTL_S) -
             if not reply.acquired and current and holder_is_dead(current):
                 reply = await session.program.take_lease(holder, ttl_s, stale_holder=current)
         except (HostError, asyncio.TimeoutError):
-            return  # unreachable or hung: its replicas are left alone anyway
-        if not reply.acquired:
-            others.append(f"{name} (held by {reply.lease.holder if reply.lease else None})")
+            return None  # unreachable or hung: its replicas are left alone anyway
+        if reply.acquired:
+            taken.append(name)
+            return None
+        return LeaseRefusal(name, reply.lease.holder if reply.lease else None)
 
-    await asyncio.gather(*(take(n) for n, s in engine.sessions.items() if s.observation))
+    others: list[LeaseRefusal] = []
+    rest = list(names)
+    while rest and not taken and not others:  # one by one until the first is ours
+        refused = await take(rest.pop(0))
+        others += [refused] if refused else []
+    if not others:
+        others = [r for r in await asyncio.gather(*(take(n) for n in rest)) if r]
+    if others:
+        await _release(engine, holder, taken)
     return others
+
+
+async def _release(engine: Engine, holder: str, names: list[str]) -> None:
+    async def release(name: str) -> None:
+        with contextlib.suppress(HostError, asyncio.TimeoutError):
+            await engine.sessions[name].program.take_lease(holder, 0)
+
+    await asyncio.gather(*(release(n) for n in names))
 
 
 async def release_leases(engine: Engine, holder: str) -> None:
@@ -86,17 +139,13 @@ async def release_leases(engine: Engine, holder: str) -> None:
             continue
 
 
-async def lease_for_one_shot(engine: Engine, ttl_s: float = LEASE_TTL_S) -> list[str]:
+async def lease_for_one_shot(engine: Engine, ttl_s: float = LEASE_TTL_S) -> list[LeaseRefusal]:
     """A one-shot command (apply, scale, down...) holds the leases while it acts.
 
     Returns the hosts held by another controller (then nothing was taken and the caller
     must not act); an empty list means this process now holds every reachable host.
     """
-    holder = controller_identity()
-    others = await take_leases(engine, holder, ttl_s)
-    if others:
-        await release_leases(engine, holder)
-    return others
+    return await take_leases(engine, controller_identity(), ttl_s)
 
 
 async def release_one_shot(engine: Engine) -> None:

@@ -26,7 +26,7 @@ from fleetdeck.core.control.converge import Converged, converge
 from fleetdeck.core.control.handover import watch_controller
 from fleetdeck.core.engine.action_runner import ApplyOutcome
 from fleetdeck.core.engine.engine import Engine
-from fleetdeck.core.engine.leases import lease_for_one_shot, release_one_shot
+from fleetdeck.core.engine.leases import LeaseRefusal, lease_for_one_shot, release_one_shot
 from fleetdeck.core.errors import FleetdeckError, UsageError
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
 from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
@@ -47,10 +47,21 @@ class IntentOutcome:
 
     applied: ApplyOutcome = NOTHING_DONE
     handed_over_to: tuple[str, ...] = ()  # "host (held by holder)": who acts instead
+    refused_by: tuple[LeaseRefusal, ...] = ()  # the same, as host and holder
 
     @property
     def handed_over(self) -> bool:
         return bool(self.handed_over_to)
+
+    def waiting_for(self, timeout_s: float) -> str:
+        """What a command that waits on the controller in charge says, once."""
+        if not self.refused_by:
+            return f"waiting for the controller in charge; up to {timeout_s:g}s (--timeout)"
+        first = self.refused_by[0]
+        return (
+            f"waiting for {first.describe_holder()}, which holds the lease of host "
+            f"{first.host}; up to {timeout_s:g}s (--timeout)"
+        )
 
     @property
     def ok(self) -> bool:
@@ -161,7 +172,7 @@ class FleetIntents(FleetQueries):
         others = await self._may_act()
         if others:
             raise FleetdeckError(
-                "a controller is in charge of " + ", ".join(others),
+                "a controller is in charge of " + ", ".join(map(str, others)),
                 "it would start the replicas again",
                 "stop `fleetdeck run` (or close the console) first",
             )
@@ -182,12 +193,23 @@ class FleetIntents(FleetQueries):
     ) -> Converged:
         """After a verb, for a one-shot command: act until nothing is left to do (and,
         with wait_ready, every replica is ready); or watch the controller in charge."""
-        if outcome.handed_over:
-            return await watch_controller(self._engine, timeout_s, wait_ready=wait_ready)
         engine = self._engine
+        deadline = time.monotonic() + timeout_s
+        if outcome.handed_over:
+            # With no controller in this process, the holder may be another one-shot
+            # command: once it ends (or its leases expire), take them and act here.
+            one_shot = engine.controller_in_charge is None
+            watched = await watch_controller(
+                engine,
+                timeout_s,
+                wait_ready=wait_ready,
+                take_over=self._take_one_shot_leases if one_shot else None,
+            )
+            if watched is not None:
+                return watched
         return await converge(
             engine,
-            timeout_s=timeout_s,
+            timeout_s=max(0.0, deadline - time.monotonic()),
             wait_ready=wait_ready,
             on_plan=on_plan,
             on_snapshot=on_snapshot,
@@ -284,24 +306,30 @@ class FleetIntents(FleetQueries):
             engine.emit(
                 "controller.handed-over",
                 engine.inventory.fleet.name,
-                "another controller holds the leases (" + ", ".join(others) + "): it applies "
+                "another controller holds the leases ("
+                + ", ".join(map(str, others))
+                + "): it applies "
                 "this change on its next tick if it runs as this user on this machine; "
                 "otherwise make the change where it runs",
                 "warning",
             )
-            return IntentOutcome(handed_over_to=tuple(others))
+            return IntentOutcome(handed_over_to=tuple(map(str, others)), refused_by=tuple(others))
         async with engine.reconciling():
             await engine.refresh()
             return IntentOutcome(await engine.apply(engine.plan()))
 
-    async def _may_act(self) -> list[str]:
+    async def _may_act(self) -> list[LeaseRefusal]:
         """The hosts another controller holds; empty when this process may act now."""
         engine = self._engine
         if engine.controller_in_charge is True:
             return []
         if engine.controller_in_charge is False:
-            return ["every host (held by another controller)"]
+            return [LeaseRefusal("every host", "another controller")]
         await engine.refresh()
         others = await lease_for_one_shot(engine)
         self._holding_one_shot_leases = not others
         return others
+
+    async def _take_one_shot_leases(self) -> bool:
+        """Every reachable host's lease for this one-shot command (all or none)."""
+        return not await self._may_act()
