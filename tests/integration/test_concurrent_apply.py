@@ -36,7 +36,7 @@ extra_args = ["--sim-load-seconds", "0.5"]
 
 
 def test_two_concurrent_applies_never_deadlock(sshd_fleet_factory: Any, tmp_path: Path) -> None:
-    fleet: SshdFleet = sshd_fleet_factory(3)
+    fleet: SshdFleet = sshd_fleet_factory(2)
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=DEPLOYMENTS)
     try:
         for trial in range(TRIALS):
