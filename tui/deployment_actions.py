@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents.console_api import ConsoleBackend
-from fleetdeck.core.intents.fleet_intents import IntentOutcome
+from fleetdeck.core.intents.outcome import IntentOutcome
 from fleetdeck.tui.error_notice import describe_error
 from fleetdeck.tui.messages import ActionSucceeded
 from fleetdeck.tui.screens.confirm import ConfirmScreen

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
-from fleetdeck.core.intents.fleet_intents import IntentOutcome
+from fleetdeck.core.intents.outcome import IntentOutcome
 
 
 class ConsoleBackend(Protocol):

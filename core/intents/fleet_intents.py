@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fleetdeck.core.control.controller import Controller, run_with_controller
@@ -33,39 +32,11 @@ from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
 from fleetdeck.core.intents.fleet_queries import FleetQueries
 from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
+from fleetdeck.core.intents.outcome import NOTHING_DONE, IntentOutcome
 from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
 from fleetdeck.core.inventory import MAX_REPLICAS, Deployment
 from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
 from fleetdeck.hosts.log_follower import StreamBroken
-
-NOTHING_DONE = ApplyOutcome((), ())
-
-
-@dataclass(frozen=True)
-class IntentOutcome:
-    """What a verb did in this process."""
-
-    applied: ApplyOutcome = NOTHING_DONE
-    handed_over_to: tuple[str, ...] = ()  # "host (held by holder)": who acts instead
-    refused_by: tuple[LeaseRefusal, ...] = ()  # the same, as host and holder
-
-    @property
-    def handed_over(self) -> bool:
-        return bool(self.handed_over_to)
-
-    def waiting_for(self, timeout_s: float) -> str:
-        """What a command that waits on the controller in charge says, once."""
-        if not self.refused_by:
-            return f"waiting for the controller in charge; up to {timeout_s:g}s (--timeout)"
-        first = self.refused_by[0]
-        return (
-            f"waiting for {first.describe_holder()}, which holds the lease of host "
-            f"{first.host}; up to {timeout_s:g}s (--timeout)"
-        )
-
-    @property
-    def ok(self) -> bool:
-        return not self.applied.failed
 
 
 class FleetIntents(FleetQueries):
