@@ -64,6 +64,9 @@ class LocalTransport:
         # The host is this machine: its 127.0.0.1 is ours, nothing to forward.
         return remote_port
 
+    def probe(self, suspect: bool) -> None:
+        pass  # no connection to check: a subprocess that stalls is the host program's own
+
     async def close(self) -> None:
         self._connected = False
 

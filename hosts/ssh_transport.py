@@ -9,8 +9,10 @@ remote shell.
 User, Port, IdentityFile, ProxyJump and HostKeyAlias apply when the inventory leaves them
 out, and an inventory value always wins. Keepalives detect a dead peer (a paused or
 unplugged host never closes its side); the connection is then closed, and the next call
-opens a new one rather than reuse it. Retrying on a schedule is the caller's business
-(the engine's watch loop backs off with jitter, hosts/backoff.py).
+opens a new one rather than reuse it. A caller that expected output and got none can
+`probe()` the connection: a keepalive each second, closed after 5 s without an answer.
+Retrying on a schedule is the caller's business (the engine's watch loop backs off with
+jitter, hosts/backoff.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from fleetdeck.hosts.transport import CommandResult
 
 # sshd's default MaxSessions is 10; keep a margin for a human's ssh -O and the like.
 MAX_CHANNELS = 8
+# While a host is suspect (probe): a keepalive each second, the connection closed when
+# PROBE_COUNT_MAX go unanswered, i.e. after (PROBE_COUNT_MAX + 1) s of silence. 5 s, not
+# less: sshd answers a keepalive itself, but a host whose CPUs a CPU-only vLLM saturates
+# must not be dropped for a slow answer (the e2e test runs one on 2 cores).
+PROBE_INTERVAL_S = 1.0
+PROBE_COUNT_MAX = 4
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,8 @@ class SshTarget:
     known_hosts: Path | None = None
     ssh_config: tuple[Path, ...] | None = None  # None: ~/.ssh/config when readable
     connect_timeout_s: float = 10.0
-    keepalive_interval_s: float = 15.0
+    # asyncssh closes a connection silent for (count_max + 1) x interval: 20 s here.
+    keepalive_interval_s: float = 5.0
     keepalive_count_max: int = 3
 
     def connect_options(self) -> dict[str, Any]:
@@ -214,6 +223,17 @@ class SshTransport:
                 str(exc),
                 "free a local port, or check the local firewall",
             ) from exc
+
+    def probe(self, suspect: bool) -> None:
+        conn = self._conn
+        if conn is None or conn.is_closed():
+            return
+        if suspect:
+            conn.set_keepalive(
+                min(PROBE_INTERVAL_S, self.target.keepalive_interval_s), PROBE_COUNT_MAX
+            )
+        else:
+            conn.set_keepalive(self.target.keepalive_interval_s, self.target.keepalive_count_max)
 
     async def close(self) -> None:
         self._forwards.close()

@@ -40,6 +40,13 @@ class Transport(Protocol):
         again after a reconnect rather than keep the number: it may change."""
         ...
 
+    def probe(self, suspect: bool) -> None:
+        """`suspect` True: the host fell silent where output was due, so check the
+        connection now and close it unless it answers within seconds (everything waiting
+        on it then fails at once, instead of after the usual keepalive). False: it spoke
+        again; back to the usual keepalive. A no-op where nothing can hang."""
+        ...
+
     async def close(self) -> None:
         """Close the connection and every port forward on it."""
         ...

@@ -24,7 +24,7 @@ async def _settle_and_report(
     if outcome.handed_over:
         say(render.handed_over(outcome.handed_over_to))
         if args.no_wait:
-            return DONE
+            return exit_code(intents)  # 3 when a host did not answer
         say(outcome.waiting_for(timeout))
     result = await intents.settle(outcome, timeout_s=timeout, wait_ready=not args.no_wait)
     line = result.snapshot.deployment(args.deployment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,12 @@ from fleetdeck.hosts.local_transport import LocalTransport
 from fleetdeck.hosts.observations import HostObservation
 from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
 from fleetdeck.hosts.transport import Transport
+
+SILENCE_INTERVALS = 3
+SILENCE_MIN_S = 3.0
+# A host found unreachable is not asked again for this long: one verb observes several
+# times (checks, leases, plan), and each try at a hung host waits out connect_timeout.
+RECHECK_AFTER_S = 10.0
 
 
 def ssh_target(host: Host, ssh_config: tuple[Path, ...] | None = None) -> SshTarget:
@@ -32,6 +39,13 @@ def ssh_target(host: Host, ssh_config: tuple[Path, ...] | None = None) -> SshTar
         keepalive_interval_s=host.keepalive_interval,
         keepalive_count_max=host.keepalive_count,
     )
+
+
+def silence_limit(interval_s: float) -> float:
+    """How long a watch may go without an observation before its connection is probed:
+    three intervals, and at least 3 s (an observation that reads nvidia-smi and probes
+    each replica's /health can take a second or two)."""
+    return max(SILENCE_MIN_S, SILENCE_INTERVALS * interval_s)
 
 
 def make_transport(host: Host) -> Transport:
@@ -57,13 +71,21 @@ class HostSession:
         self.observation: HostObservation | None = None
         # The latest observation, kept while the host is unreachable: what it last ran.
         self.last_seen: HostObservation | None = None
+        self._unreachable_at = 0.0  # time.monotonic() when last found unreachable
 
     @property
     def name(self) -> str:
         return self.host.name
 
     async def observe(self) -> HostObservation | None:
-        """A fresh observation, or None (with `error` set) when the host cannot be reached."""
+        """A fresh observation, or None (with `error` set) when the host cannot be reached;
+        None at once while it was found unreachable less than RECHECK_AFTER_S ago (a
+        watch, where one runs, reconnects on its own schedule)."""
+        if (
+            self.state is HostState.UNREACHABLE
+            and time.monotonic() - self._unreachable_at < RECHECK_AFTER_S
+        ):
+            return None
         try:
             observation = await self.program.observe()
         except HostError as exc:
@@ -82,9 +104,35 @@ class HostSession:
         return observation
 
     async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
-        async for observation in self.program.watch(interval_s):
-            self.record(observation)
-            yield observation
+        """Observations as the host streams them, one per interval. Once it has spoken,
+        silence longer than `silence_limit(interval_s)` has the transport probe the
+        connection: a hung host (sshd stopped, machine frozen) is dropped within seconds
+        rather than after the whole keepalive, and a merely slow one answers the probe."""
+        loop = asyncio.get_running_loop()
+        limit = silence_limit(interval_s)
+        timer: asyncio.TimerHandle | None = None
+        suspect = False
+
+        def silent() -> None:
+            nonlocal suspect
+            suspect = True
+            self.transport.probe(True)
+
+        try:
+            async for observation in self.program.watch(interval_s):
+                if timer is not None:
+                    timer.cancel()
+                if suspect:
+                    suspect = False
+                    self.transport.probe(False)
+                timer = loop.call_later(limit, silent)
+                self.record(observation)
+                yield observation
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if suspect:
+                self.transport.probe(False)
 
     def record(self, observation: HostObservation) -> None:
         self.observation = observation
@@ -93,6 +141,7 @@ class HostSession:
         self.error = None
 
     def mark_unreachable(self, error: HostError) -> None:
+        self._unreachable_at = time.monotonic()
         self.state = HostState.UNREACHABLE
         self.error = error
         self.observation = None

@@ -132,7 +132,11 @@ async def _release(engine: Engine, holder: str, names: list[str]) -> None:
 
 
 async def release_leases(engine: Engine, holder: str) -> None:
+    """Give back our lease on every reachable host; an unreachable one was not taken
+    (take_leases skips it), and trying it would wait out a connect timeout."""
     for session in engine.sessions.values():
+        if session.observation is None:
+            continue
         try:
             await session.program.take_lease(holder, 0)
         except (HostError, asyncio.TimeoutError):

@@ -157,10 +157,13 @@ class HostSettings(InventoryModel):
     connect_timeout: Annotated[PositiveDuration, _at_most(10 * MINUTE)] = 10.0
     """How long to wait for SSH (TCP, handshake and login) before the host counts as
     unreachable (at most 10m)."""
-    keepalive_interval: Annotated[PositiveDuration, _at_most(HOUR)] = 15.0
-    """Silence on the SSH connection after which fleetdeck probes it (at most 1h)."""
+    keepalive_interval: Annotated[PositiveDuration, _at_most(HOUR)] = 5.0
+    """Silence on the SSH connection after which fleetdeck probes it, and again each
+    interval while it stays silent (at most 1h)."""
     keepalive_count: Annotated[int, Field(ge=1, le=100)] = 3
-    """Unanswered probes after which the connection counts as lost and is rebuilt."""
+    """Unanswered probes after which the connection counts as lost and is rebuilt: a
+    host silent for (keepalive_count + 1) x keepalive_interval, 20 s by default, is
+    unreachable (sooner while a console or `fleetdeck run` watches it)."""
     vllm: Command = "vllm serve"
     """Command that starts vLLM on the host; fleetdeck appends the model and flags."""
     python: NonEmpty = "python3"

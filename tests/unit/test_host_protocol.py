@@ -230,6 +230,9 @@ class FakeHost:
     async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:
         return remote_port
 
+    def probe(self, suspect: bool) -> None:
+        pass
+
     async def close(self) -> None:
         pass
 
