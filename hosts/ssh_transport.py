@@ -229,9 +229,11 @@ class SshTransport:
         if conn is None or conn.is_closed():
             return
         if suspect:
-            conn.set_keepalive(
-                min(PROBE_INTERVAL_S, self.target.keepalive_interval_s), PROBE_COUNT_MAX
-            )
+            # Probing only ever tightens the inventory's keepalive, never loosens it.
+            interval = min(PROBE_INTERVAL_S, self.target.keepalive_interval_s)
+            configured = (self.target.keepalive_count_max + 1) * self.target.keepalive_interval_s
+            window = min((PROBE_COUNT_MAX + 1) * interval, configured)
+            conn.set_keepalive(interval, max(1, round(window / interval) - 1))
         else:
             conn.set_keepalive(self.target.keepalive_interval_s, self.target.keepalive_count_max)
 

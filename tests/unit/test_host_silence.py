@@ -101,3 +101,40 @@ async def test_a_host_found_unreachable_is_not_tried_again_at_once(
     monkeypatch.setattr(host_session, "RECHECK_AFTER_S", 0.0)
     assert await watched.observe() is None
     assert transport.runs == 2
+
+
+class KeepaliveRecorder:
+    """Stands in for an asyncssh connection: records what keepalive it is given."""
+
+    def __init__(self) -> None:
+        self.settings: list[tuple[float, int]] = []
+
+    def is_closed(self) -> bool:
+        return False
+
+    def set_keepalive(self, interval: float, count_max: int) -> None:
+        self.settings.append((interval, count_max))
+
+
+def probed(interval_s: float, count_max: int) -> tuple[float, int]:
+    from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
+
+    transport = SshTransport(
+        SshTarget("h", "127.0.0.2", keepalive_interval_s=interval_s, keepalive_count_max=count_max)
+    )
+    conn = KeepaliveRecorder()
+    transport._conn = conn  # type: ignore[assignment]
+    transport.probe(True)
+    transport.probe(False)
+    assert conn.settings[1] == (interval_s, count_max), "the next observation restores it"
+    return conn.settings[0]
+
+
+def test_a_probe_tightens_the_keepalive_and_never_loosens_it() -> None:
+    # The defaults (5 s x 3: 20 s of silence) become a keepalive a second, 5 s of silence.
+    assert probed(5.0, 3) == (1.0, 4)
+    # An inventory already tighter than the probe keeps its own window: 1 s x 2, 3 s.
+    assert probed(1.0, 2) == (1.0, 2)
+    # A sub-second keepalive is not slowed down to a second either.
+    interval, count = probed(0.5, 1)
+    assert interval == 0.5 and (count + 1) * interval <= 1.0
