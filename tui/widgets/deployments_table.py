@@ -10,7 +10,7 @@ of its own, so that on a narrow terminal the ranges give way before the figures 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import ClassVar
 
@@ -138,27 +138,16 @@ class DeploymentsTable(KeyedTable):
         return sort_deployments(kept, self.sort_column, descending=self.sort_descending)
 
     def refresh_rows(self) -> None:
-        # The theme's styles are looked up once a refresh, not once a bar: at 200
-        # deployments that was most of the time from a snapshot to its frame.
-        variables = self.app.theme_variables
-        palette = {
-            name: light_style(name, variables)
-            for name in (
-                "spark-rate",
-                "spark-latency",
-                "spark-latency-warning",
-                "spark-latency-critical",
-            )
-        }
-        self.sync_rows({d.name: self._cells(d, palette) for d in self.shown()})
+        self.sync_rows({d.name: self._cells(d) for d in self.shown()})
 
-    def _cells(self, deployment: DeploymentSnapshot, palette: Mapping[str, Style]) -> Cells:
+    def _cells(self, deployment: DeploymentSnapshot) -> Cells:
+        variables = self.app.theme_variables
         metrics = deployment.metrics
         # Mid-rollout "3/2" reads as a bug; the phase says what is going on.
         ready = rollout_phase(deployment) or f"{deployment.ready}/{deployment.desired}"
-        rate_style = palette["spark-rate"]
+        rate_style = light_style("spark-rate", variables)
         return (
-            styled_light(deployment_light(deployment.status), self.app.theme_variables),
+            styled_light(deployment_light(deployment.status), variables),
             Text(deployment.name),
             Text(ready, justify="right"),
             *self._trend(
@@ -170,7 +159,7 @@ class DeploymentsTable(KeyedTable):
             *self._trend(
                 format_seconds(metrics.e2e_latency_s.p95) if metrics else NO_VALUE,
                 metrics.e2e_p95_history if metrics else (),
-                lambda value: palette[latency_variable(value)],
+                lambda value: light_style(latency_variable(value), variables),
                 format_seconds,
             ),
             Text(replica_hosts(deployment) or NO_VALUE),

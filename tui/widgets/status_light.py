@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.style import Style
 from rich.text import Text
@@ -84,13 +85,21 @@ def light_style(variable: str, variables: Mapping[str, str]) -> Style:
     value = variables.get(variable)
     if value is None:
         return Style.null()
+    return _colour_style(value, variables.get("background", ""))
+
+
+@lru_cache(maxsize=256)
+def _colour_style(value: str, background: str) -> Style:
+    # Cached by the colour's text: every table cell of every snapshot asks for one of a
+    # few dozen theme colours, and parsing one each time was most of building the
+    # fleet table's rows (benchmarks/console_frame.py).
     try:
         colour = Color.parse(value)
     except ColorParseError:
         return Style.null()
     if colour.a < 1:
         try:
-            colour = Color.parse(variables.get("background", "")) + colour
+            colour = Color.parse(background) + colour
         except ColorParseError:
             colour = colour.with_alpha(1)
     return Style(color=colour.rich_color)
