@@ -35,6 +35,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `fleetdeck FILE` and bare `fleetdeck` open the console.
     if not args_list or (args_list[0] not in BY_NAME and not args_list[0].startswith("-")):
+        if args_list and _is_unknown_command(args_list):
+            return _unknown_command(args_list[0])
         args_list.insert(0, "tui")
     parser = build_parser(__version__)
     autocomplete(parser)
@@ -107,6 +109,29 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await BY_NAME[command].load_handler()(intents, args)
     finally:
         await intents.close()
+
+
+def _is_unknown_command(args: list[str]) -> bool:
+    """`fleetdeck staus fleet.toml`: a word that is neither a command nor a file, followed by
+    another positional (the console takes one FILE), or one that is no file and no .toml."""
+    word = args[0]
+    if os.path.exists(word):
+        return False
+    followed = any(not arg.startswith("-") for arg in args[1:])
+    return followed or not word.endswith(".toml")
+
+
+def _unknown_command(word: str) -> int:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(BY_NAME), n=1, cutoff=0.6)
+    hint = f"did you mean `fleetdeck {close[0]}`? " if close else ""
+    print(
+        f"fleetdeck: error: unknown command {word!r} (and no file of that name);"
+        f" {hint}`fleetdeck --help` lists the commands",
+        file=sys.stderr,
+    )
+    return USAGE
 
 
 def _stdout_is_gone() -> bool:

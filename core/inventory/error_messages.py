@@ -59,8 +59,13 @@ def _describe(detail: ErrorDetails, loc: KeyPath, root: type[BaseModel]) -> tupl
     if kind == KEY_ERROR_TYPE:
         return (*loc, str(ctx["key"])), str(ctx["message"])
     if kind == "missing":
-        table = _is_model(annotation_at(root, loc))
-        return loc, "missing required table" if table else "missing required key"
+        parent = annotation_at(root, loc[:-1])
+        if loc and isinstance(loc[-1], int) and get_origin(parent) is tuple:
+            # [8100] for [low, high]: pydantic reports the item that is not there
+            return loc[:-1], _length_message(parent, {"actual_length": loc[-1]})
+        if _is_model(annotation_at(root, loc)):
+            return loc, "missing required table"
+        return loc, "missing required key" + (f"; add {loc[-1]} = ..." if loc else "")
     if kind == "extra_forbidden":
         return loc, _unknown_key(root, loc)
     if kind in _EXPECTED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from pathlib import Path
@@ -24,6 +25,13 @@ from fleetdeck.core.inventory.problems import show_value
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _FLEET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_HOSTNAME = re.compile(
+    r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?"
+)
+_USER = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}")
+# Bidirectional controls: shown in a status line or a log, they make a value read as
+# something it is not ("Trojan Source"); no model, path or flag needs them.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 MAX_REPLICAS = 1024
 """The most replicas a deployment may ask for (replicas, autoscale.max, `scale`): more is
@@ -59,8 +67,15 @@ class InventoryModel(BaseModel):
 
 
 def _control_character(text: str, allowed: str) -> str | None:
+    """The first control character not `allowed`; bidi controls count unless newlines are
+    allowed (free text such as a chat template may be right-to-left)."""
+    bidi = _BIDI if not allowed else frozenset()
     return next(
-        (char for char in text if unicodedata.category(char) == "Cc" and char not in allowed),
+        (
+            char
+            for char in text
+            if (unicodedata.category(char) == "Cc" and char not in allowed) or char in bidi
+        ),
         None,
     )
 
@@ -91,7 +106,35 @@ def check_no_control_characters(value: Any, allowed: str = "") -> None:
 def show_char(char: str) -> str:
     """A control character as a person names it: "a newline", "NUL", "U+001B"."""
     names = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\0": "NUL"}
+    if char in _BIDI:
+        return f"the bidirectional control U+{ord(char):04X}"
     return names.get(char, f"U+{ord(char):04X}")
+
+
+def check_address(value: str) -> str:
+    """A DNS name, an ~/.ssh/config Host alias or an IP literal: it reaches ssh and bind
+    calls, and never starts with "-" (an option to some tool)."""
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
+        raise ValueError(
+            'must be a hostname (letters, digits, "-", "_" and dots) or an IP'
+            f" address; got {show_value(value)}"
+        )
+    return value
+
+
+def check_user(value: str) -> str:
+    """A login name: it reaches ssh, messages and suggested command lines."""
+    if not _USER.fullmatch(value):
+        raise ValueError(
+            'user names use 1 to 64 of letters, digits, ".", "_", "-" and "@", not'
+            f' starting with "-" or "@"; got {show_value(value)}'
+        )
+    return value
 
 
 def check_fleet_name(value: str) -> str:

@@ -22,7 +22,7 @@ from fleetdeck.core.inventory.checks import (
     check_unique_names,
 )
 from fleetdeck.core.inventory.error_messages import describe_validation_error
-from fleetdeck.core.inventory.locations import KeyLocations, scan_key_lines
+from fleetdeck.core.inventory.locations import KeyLocations, find_duplicate_key, scan_key_lines
 from fleetdeck.core.inventory.models import Deployment, Fleet, Host, HostSettings, Inventory
 from fleetdeck.core.inventory.problems import (
     KeyPath,
@@ -40,6 +40,20 @@ else:  # pragma: no cover - Python 3.10
 TOP_LEVEL_KEYS = ("fleet", "defaults", "hosts", "deployments")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_END = re.compile(r"\s*\(at end of document\)$")
+_TOML_TABLE_TWICE = re.compile(r"^cannot declare \(([^)]*)\) twice")
+# tomllib's terse messages, and the next step for each (matched at the message's start).
+_TOML_HINTS = (
+    ("illegal character '\\n'", 'a "..." string must end on its line: close the quote'
+     ' (or use """...""" for text over several lines)'),
+    ("unterminated string", "close the string's quotes"),
+    ("invalid value", 'strings need quotes ("..."); true and false are lowercase'),
+    ("unescaped '\\'", "write \\\\ for a backslash, or use a 'literal string'"),
+    ("invalid initial character for a key part", "a key or a closing } was expected here"
+     " (inline tables take no trailing comma)"),
+    ("invalid statement", 'each line is key = value, [table] or [[array]]'),
+    ("expected newline or end of document", "one key = value per line"),
+    ("unclosed array", "close the array with ]"),
+)  # fmt: skip
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -75,6 +89,7 @@ def load_inventory(path: str | Path) -> Inventory:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise refuse(f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some Windows editors write
     if not text.strip():
         raise refuse('the file is empty; an inventory starts with [fleet] and name = "..."')
     return parse_inventory(text, Path(path), display_name=file)
@@ -127,7 +142,24 @@ def _syntax_problem(file: str, message: str, text: str) -> Problem:
     elif _TOML_END.search(message):
         message = _TOML_END.sub(" (at end of file)", message)
         line = text.count("\n") + (0 if text.endswith("\n") else 1)
-    return Problem(file, line, "syntax", message[:1].lower() + message[1:])
+    message = message[:1].lower() + message[1:]
+    if message.startswith("cannot overwrite a value"):
+        duplicate = find_duplicate_key(text)
+        if duplicate is not None:  # tomllib gives no position for a plain key set twice
+            path, first, second = duplicate
+            return Problem(
+                file,
+                second,
+                format_key_path(path),
+                f"set twice (first on line {first}); keep one of them",
+            )
+        message += "; a key or table is set twice"
+    table = _TOML_TABLE_TWICE.match(message)
+    if table is not None:  # "cannot declare ('fleet',) twice": say it as written
+        name = ".".join(part.strip(" '\"") for part in table.group(1).split(",") if part.strip())
+        message = f"[{name}] is declared twice{message[table.end() :]}; merge the two tables"
+    hint = next((hint for start, hint in _TOML_HINTS if message.startswith(start)), None)
+    return Problem(file, line, "syntax", message + (f"; {hint}" if hint else ""))
 
 
 class _Validation:

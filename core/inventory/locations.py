@@ -61,6 +61,19 @@ def scan_key_lines(text: str) -> KeyLocations:
     return KeyLocations(scanner.lines)
 
 
+def find_duplicate_key(text: str) -> tuple[KeyPath, int, int] | None:
+    """The first key written twice in one table: (key path, first line, second line).
+
+    tomllib refuses such a document with "Cannot overwrite a value" and, for a plain
+    key, no position; this says where. The text need not be valid TOML: the scan stops
+    where it stops understanding it.
+    """
+    scanner = _Scanner(text)
+    with contextlib.suppress(_ScanStopped, IndexError):
+        scanner.document()
+    return scanner.duplicate
+
+
 class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -68,6 +81,8 @@ class _Scanner:
         self.line = 1
         self.lines: dict[KeyPath, int] = {}
         self.array_counts: dict[KeyPath, int] = {}
+        self.assigned: dict[KeyPath, int] = {}  # key = value lines, by full key path
+        self.duplicate: tuple[KeyPath, int, int] | None = None
 
     # -- low level -------------------------------------------------------------------
 
@@ -168,6 +183,10 @@ class _Scanner:
         parts = self.key()
         for end in range(1, len(parts) + 1):
             self.record((*table, *parts[:end]), line)
+        full = (*table, *parts)
+        if full in self.assigned and self.duplicate is None:
+            self.duplicate = (full, self.assigned[full], line)
+        self.assigned.setdefault(full, line)
         self.expect("=")
         self.skip_space(newlines=False)
         self.value((*table, *parts))

@@ -5,8 +5,6 @@ Field docstrings are user documentation: `fleetdeck schema` turns them into edit
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,8 +18,10 @@ from fleetdeck.core.inventory.fields import (
     InventoryModel,
     Labels,
     LocalPath,
+    check_address,
     check_fleet_name,
     check_name,
+    check_user,
     key_error,
 )
 from fleetdeck.core.inventory.problems import show_value
@@ -81,26 +81,6 @@ def _at_most(limit: float) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-_HOSTNAME = re.compile(
-    r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?"
-)
-
-
-def _address(value: str) -> str:
-    """A DNS name, an ~/.ssh/config Host alias or an IP literal: it reaches ssh's argv."""
-    try:
-        ipaddress.ip_address(value)
-        return value
-    except ValueError:
-        pass
-    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
-        raise ValueError(
-            'must be a hostname (letters, digits, "-", "_" and dots) or an IP'
-            f" address; got {show_value(value)}"
-        )
-    return value
-
-
 def _port_range(value: tuple[int, int]) -> tuple[int, int]:
     low, high = value
     if low > high:
@@ -147,7 +127,7 @@ class HostSettings(InventoryModel):
     """"ssh": reach the host over SSH; "local": this machine, no sshd (demo, tests)."""
     port: Annotated[int, Field(ge=1, le=65535)] = 22
     """SSH port; when left out, ~/.ssh/config's Port for this address, else 22."""
-    user: str | None = None
+    user: Annotated[str, AfterValidator(check_user)] | None = None
     """SSH user; your SSH default when unset."""
     identity_file: LocalPath | None = None
     """Private key for SSH (~ expanded); SSH agent and default keys when unset."""
@@ -185,15 +165,17 @@ class Host(HostSettings):
 
     name: Annotated[str, AfterValidator(lambda value: check_name(value, "host", 63))]
     """Unique host name: a-z, 0-9 and "-"."""
-    address: Annotated[str, AfterValidator(_address)]
+    address: Annotated[str, AfterValidator(check_address)]
     """Hostname, ~/.ssh/config Host alias or IP address to connect to (required for ssh;
     "localhost" for local)."""
 
     @model_validator(mode="before")
     @classmethod
     def _local_needs_no_address(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("transport") == "local" and "address" not in data:
-            return {**data, "address": "localhost"}
+        # Only ssh needs an address. A misspelt transport ("sssh") is reported as such,
+        # not hidden behind a missing address on an earlier line.
+        if isinstance(data, dict) and data.get("transport", "ssh") != "ssh":
+            return {"address": "localhost", **data}
         return data
 
     @property

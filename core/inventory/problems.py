@@ -97,6 +97,6 @@ def _escape(char: str) -> str:
     (a newline in a message would forge a line of its own)."""
     if char in _ESCAPES:
         return _ESCAPES[char]
-    if unicodedata.category(char) == "Cc":
+    if unicodedata.category(char) in ("Cc", "Cf"):  # Cf: bidi controls, zero-width spaces
         return f"\\u{ord(char):04X}"
     return char

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from fleetdeck.core.inventory.fields import InventoryModel
+from fleetdeck.core.inventory.fields import InventoryModel, check_address
 
 _MANAGED_FLAGS = {
     "--port": "fleetdeck picks each replica's port from the host's port_range",
@@ -64,7 +64,7 @@ class VllmOptions(InventoryModel):
     """Fraction of each GPU's memory vLLM may use, 0 < x <= 1 (--gpu-memory-utilization)."""
     served_model_name: str | None = None
     """Model name clients send in requests (--served-model-name); defaults to `model`."""
-    host: str = "127.0.0.1"
+    host: Annotated[str, AfterValidator(check_address)] = "127.0.0.1"
     """Bind address. /metrics and /health have no auth, so the default is loopback and
     clients come through SSH port forwards; write another address only on purpose."""
     max_num_seqs: Annotated[int, Field(gt=0)] | None = None

@@ -22,6 +22,8 @@ from tests.bad_inputs.cases import BASE, CLI_CASES, INVENTORY_CASES, Case
 USAGE = 2
 FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
 # A few cases through the installed command too: its entry point, a process of its own.
+# The verbs that reach the host before refusing (they look for the replica or the journal).
+LOOKS_AT_HOSTS = ("scale", "logs", "events")
 THROUGH_THE_BINARY = ("dev-zero", "deep-nesting", "model-nul", "scale-huge")
 
 
@@ -31,6 +33,9 @@ def _inventory_path(case: Case, tmp_path: Path) -> Path:
     path = tmp_path / "fleet.toml"
     if case.raw is not None:
         path.write_bytes(case.raw)
+        if case.size is not None:
+            with path.open("r+b") as stream:
+                stream.truncate(case.size)  # sparse: 50 MB on disk costs nothing
         return path
     text = BASE
     for old, new in case.edit:
@@ -66,7 +71,9 @@ def test_bad_input_is_refused_with_exit_2(
     assert code == USAGE, captured.err
     assert _first_error_line(captured.err) == case.first.format(file=path)
     assert "Traceback" not in captured.err
-    assert not (tmp_path / "state").exists() or case.argv[0] in ("scale", "logs")
+    # Verbs may look at the host (its state dir then exists); none may start a replica.
+    assert not list((tmp_path / "state").rglob("spec.json"))
+    assert not (tmp_path / "state").exists() or case.argv[0] in LOOKS_AT_HOSTS
     if case.not_recorded:
         assert _overrides(tmp_path) == [] or "alpha" not in _overrides(tmp_path)[0].read_text()
 
@@ -133,3 +140,15 @@ def test_an_override_kept_before_the_bound_is_not_in_force(tmp_path: Path) -> No
     data["alpha"]["replicas"] = 1_000_000_000
     overrides.path.write_text(json.dumps(data))
     assert overrides.desired() == {}
+
+
+def test_a_byte_order_mark_is_no_error(tmp_path: Path) -> None:
+    """Some Windows editors start UTF-8 files with one; lines still count from the same place."""
+    text = BASE.replace("{state}", str(tmp_path / "state"))
+    path = tmp_path / "fleet.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace('model = "m"', "model = 5").encode())
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    assert str(caught.value) == f"{path}:10: deployments[0].model: expected a string, got 5"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_inventory(path).fleet.name == "t"

@@ -200,7 +200,7 @@ def test_every_problem_is_reported_in_file_order(tmp_path: Path) -> None:
         ' got "BAD"',
         f'{path}:13: deployments[0].vllm.dtype: expected one of "auto", "half", "float16",'
         ' "bfloat16", "float", "float32"; got "bf16" (did you mean "bfloat16"?)',
-        f"{path}:14: deployments[1].model: missing required key",
+        f"{path}:14: deployments[1].model: missing required key; add model = ...",
     ]
 
 
