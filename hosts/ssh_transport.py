@@ -2,8 +2,8 @@
 
 Host keys are always verified against the configured known_hosts file; nothing here ever
 adds a key to it (`fleetdeck trust` does, through hosts.known_hosts). Agent forwarding
-is off. Commands are argv lists joined with shlex.join, so every part is quoted for the
-remote shell.
+is off. Commands are argv lists joined by transport.command_line (shlex), so every part
+is quoted for the remote shell.
 
 ~/.ssh/config is read the way `ssh ADDRESS` reads it (asyncssh's default): HostName,
 User, Port, IdentityFile, ProxyJump and HostKeyAlias apply when the inventory leaves them
@@ -18,7 +18,6 @@ jitter, hosts/backoff.py).
 from __future__ import annotations
 
 import asyncio
-import shlex
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ import asyncssh
 from fleetdeck.hosts.errors import AuthenticationRejected, HostError, HostUnreachable
 from fleetdeck.hosts.known_hosts import key_refusal
 from fleetdeck.hosts.port_forwards import PortForwards
-from fleetdeck.hosts.transport import CommandResult
+from fleetdeck.hosts.transport import CommandResult, command_line
 
 # sshd's default MaxSessions is 10; keep a margin for a human's ssh -O and the like.
 MAX_CHANNELS = 8
@@ -175,7 +174,7 @@ class SshTransport:
         async with self._channels:
             try:
                 result = await conn.run(
-                    shlex.join(argv), input=stdin, encoding=None, check=False, timeout=timeout
+                    command_line(argv), input=stdin, encoding=None, check=False, timeout=timeout
                 )
             except asyncssh.TimeoutError as exc:
                 raise asyncio.TimeoutError(str(exc)) from exc
@@ -194,7 +193,7 @@ class SshTransport:
         conn = self._connection()
         async with self._channels:
             try:
-                process = await conn.create_process(shlex.join(argv), encoding="utf-8")
+                process = await conn.create_process(command_line(argv), encoding="utf-8")
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
                 raise _lost(self.host_name, exc) from exc
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,6 +13,15 @@ class CommandResult:
     exit_status: int
     stdout: str
     stderr: str
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The line a remote shell runs for `argv`: every word single-quoted as needed, so the
+    shell splits it back into exactly `argv` and expands nothing ($, `, ;, ~, globs).
+    A NUL cannot be quoted (argv strings end at one), so it is refused here too."""
+    if any("\0" in word for word in argv):
+        raise ValueError("a command word holds a NUL byte; it cannot reach a host")
+    return shlex.join(argv)
 
 
 class Transport(Protocol):
