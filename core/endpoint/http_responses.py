@@ -100,6 +100,20 @@ def error_response(
     return response_head(status, "", headers, Framing.LENGTH, keep_alive, (1, 1)) + body
 
 
+def json_response(
+    status: int, payload: object, *, keep_alive: bool, head_only: bool = False
+) -> bytes:
+    """A whole small JSON response the endpoint answers itself (its /health)."""
+    body = json.dumps(payload).encode()
+    headers = [
+        (b"Content-Type", b"application/json"),
+        (b"Content-Length", str(len(body)).encode()),
+    ]
+    framing = Framing.NONE if head_only else Framing.LENGTH
+    head = response_head(status, "", headers, framing, keep_alive, (1, 1))
+    return head if head_only else head + body
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase

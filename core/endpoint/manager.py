@@ -12,8 +12,9 @@ import contextlib
 from collections.abc import Callable, Mapping
 
 from fleetdeck.core.endpoint import EndpointProxy
+from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot
-from fleetdeck.core.inventory import Inventory
+from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
 
@@ -53,6 +54,7 @@ class EndpointManager:
                     continue
                 self._proxies[deployment.name] = proxy
                 self._emit("endpoint.serving", deployment.name, f"{proxy.url}/v1", "info")
+            proxy.set_api_key(_api_key(deployment))
             seen = snapshot.deployment(deployment.name)
             upstreams = {}
             for replica in seen.replicas if seen else ():
@@ -84,3 +86,14 @@ class EndpointManager:
         self._proxies.clear()
         self._serving.withdraw()
         self._published = {}
+
+
+def _api_key(deployment: Deployment) -> str | None:
+    """The key the endpoint checks on paths vLLM leaves open; "" (nothing matches) when
+    the deployment has one that cannot be read: fail closed, the launch reports why."""
+    if deployment.api_key is None:
+        return None
+    try:
+        return deployment.api_key.resolve(f"deployments.{deployment.name}.api_key")
+    except SecretError:
+        return ""

@@ -16,14 +16,22 @@ truncated answer that looks whole).
 Client connections are kept alive between requests (HTTP/1.1 rules; HTTP/1.0 clients
 must ask). Authorization headers are forwarded untouched, since vLLM checks the key, and
 never logged.
+
+vLLM checks the key only under /v1; its /metrics, /version and the rest are open. So
+when the deployment has an api_key, the endpoint checks the key itself for every other
+path, and answers /health itself (ready or not, nothing more): no replica's page leaves
+through the endpoint without the key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import http.cookiejar
 import logging
+import posixpath
+import urllib.parse
 from collections.abc import Mapping
 
 import httpx
@@ -45,6 +53,7 @@ from fleetdeck.core.endpoint.http_responses import (
     chunk,
     end_to_end,
     error_response,
+    json_response,
     response_head,
 )
 from fleetdeck.core.endpoint.upstreams import Lease, ProxyStats, UpstreamPool
@@ -55,6 +64,8 @@ _log = logging.getLogger(__name__)
 _REFUSED = (httpx.ConnectError, httpx.ConnectTimeout)
 _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 _RETRIABLE = _REFUSED + _DROPPED
+# Where vLLM checks the API key itself; everything else is open on a replica.
+_CHECKED_BY_VLLM = "/v1/"
 
 
 class EndpointProxy:
@@ -85,6 +96,15 @@ class EndpointProxy:
         self._failures = 0
         self._retries = 0
         self._closing = False
+        self._api_key: str | None = None
+
+    def set_api_key(self, key: str | None) -> None:
+        """The deployment's API key, which paths vLLM does not guard then require.
+
+        None: the deployment has no key, everything is passed on. "": it has one that
+        cannot be read now; nothing but /v1 (which vLLM refuses) and /health gets through.
+        """
+        self._api_key = key
 
     @property
     def port(self) -> int:
@@ -187,8 +207,43 @@ class EndpointProxy:
                 await writer.drain()
                 return
             self._requests += 1
-            if not await self._forward(head, body, writer):
+            answered = await self._answer_locally(head, writer)
+            if answered is None:
+                answered = await self._forward(head, body, writer)
+            if not answered:
                 return
+
+    async def _answer_locally(self, head: RequestHead, writer: asyncio.StreamWriter) -> bool | None:
+        """/health, and a refused key, answered here; None for requests a replica answers."""
+        path = head.target.split("?", 1)[0]
+        if path == "/health":
+            ready = self._pool.eligible() > 0
+            status = {"status": "ok" if ready else "unavailable"}
+            writer.write(
+                json_response(
+                    200 if ready else 503,
+                    status,
+                    keep_alive=head.keep_alive,
+                    head_only=head.method == "HEAD",
+                )
+            )
+        elif (
+            self._api_key is not None and not _checked_by_vllm(path) and not self._authorized(head)
+        ):
+            message = "this path needs the deployment's API key: send Authorization: Bearer KEY"
+            writer.write(
+                error_response(401, message, "authentication_error", keep_alive=head.keep_alive)
+            )
+        else:
+            return None
+        await writer.drain()
+        return head.keep_alive
+
+    def _authorized(self, head: RequestHead) -> bool:
+        given = (head.get("authorization") or "").encode()
+        return bool(self._api_key) and hmac.compare_digest(
+            given, f"Bearer {self._api_key}".encode()
+        )
 
     async def _forward(self, head: RequestHead, body: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; True when the client connection may carry another."""
@@ -296,3 +351,10 @@ class EndpointProxy:
             path,
             name,
         )
+
+
+def _checked_by_vllm(path: str) -> bool:
+    """Whether vLLM itself checks the key on `path`, as written and once resolved: a
+    client must not reach /metrics as /v1/../metrics or /v1/%2e%2e/metrics."""
+    resolved = posixpath.normpath(urllib.parse.unquote(path))
+    return path.startswith(_CHECKED_BY_VLLM) and resolved.startswith(_CHECKED_BY_VLLM)

@@ -183,6 +183,36 @@ async def test_the_api_key_passes_through_to_the_replica(
     assert "s3cret" not in caplog.text
 
 
+async def test_without_the_key_no_replica_page_leaves_through_the_endpoint(
+    launch: Launch, proxy: EndpointProxy
+) -> None:
+    """vLLM checks the key only under /v1: /metrics, /version... are the endpoint's to guard,
+    and /health is the endpoint's own answer, never a replica's page."""
+    sims = launch(1, *FAST, env={"VLLM_API_KEY": "s3cret-key"})
+    proxy.set_upstreams(upstreams(sims))
+    good = {"Authorization": "Bearer s3cret-key"}
+    async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
+        # No key on the deployment: passed on, as a replica would answer.
+        assert (await client.get("/metrics")).status_code == 200
+        proxy.set_api_key("s3cret-key")
+        for path in ("/metrics", "/version", "/v1/../metrics", "/v1/%2e%2e/metrics", "/load"):
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                refused = await client.get(path, headers=headers)
+                assert refused.status_code == 401, path
+                assert "vllm:" not in refused.text
+        metrics = await client.get("/metrics", headers=good)
+        assert metrics.status_code == 200 and "vllm:num_requests_running" in metrics.text
+        health = await client.get("/health")
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        assert health.headers["content-type"] == "application/json"
+        head = await client.head("/health")
+        assert (head.status_code, head.content) == (200, b"")
+        assert (await client.get("/v1/models")).status_code == 401  # vLLM's own check
+        proxy.set_api_key("")  # a key that cannot be read: nothing matches
+        assert (await client.get("/metrics", headers=good)).status_code == 401
+    assert sims[0].served() == 0
+
+
 async def test_no_ready_replica_is_a_503_in_openai_shape(
     launch: Launch, proxy: EndpointProxy
 ) -> None:
@@ -201,7 +231,8 @@ async def test_no_ready_replica_is_a_503_in_openai_shape(
         assert (await client.get("/health")).status_code == 200
         proxy.set_upstreams({})
         assert (await client.get("/health")).status_code == 503
-    assert proxy.stats().failures == 3
+    # The endpoint answers /health itself: only the refused completion failed.
+    assert proxy.stats().failures == 1
 
 
 async def test_drain_waits_for_requests_in_flight_while_new_ones_go_elsewhere(
