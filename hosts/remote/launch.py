@@ -74,6 +74,11 @@ def launch(request: JsonDict, program: str, supervisor: str) -> LaunchReply:
 
 
 def _write_state(paths: layout.ReplicaPaths, request: JsonDict, port: int) -> None:
+    # makedirs applies its mode to the last directory only: the deployment's directory
+    # (which names its replicas) is made, and an older 0755 one corrected, here.
+    deployment_dir = os.path.dirname(paths.dir)
+    os.makedirs(deployment_dir, mode=0o700, exist_ok=True)
+    os.chmod(deployment_dir, 0o700)
     os.makedirs(paths.dir, mode=0o700, exist_ok=True)
     for stale in (layout.STOP, layout.PID, layout.PGID, layout.START_TICKS):
         if os.path.exists(paths.file(stale)):

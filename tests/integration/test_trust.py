@@ -102,7 +102,10 @@ def test_changed_key_is_refused_and_replaced_only_on_request(
     status = fleetdeck("status", inventory)
     assert status.returncode != 0
     assert "CHANGED" in status.stderr and host.host_key_fingerprint in status.stderr
+    listed = asyncssh.import_public_key(stale.split(" ", 1)[1]).get_fingerprint()
+    assert listed in status.stderr  # both: the one known_hosts lists, the one presented
     assert "--replace" in status.stderr
+    assert known_hosts.read_bytes() == before, "a refused key leaves known_hosts as it was"
 
     refused = fleetdeck("trust", inventory, "host-1", "--yes")
     assert refused.returncode == 2
