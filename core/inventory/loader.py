@@ -162,6 +162,27 @@ def _syntax_problem(file: str, message: str, text: str) -> Problem:
     return Problem(file, line, "syntax", message + (f"; {hint}" if hint else ""))
 
 
+_DID_YOU_MEAN = re.compile(r'^unknown key; did you mean "([^"]+)"\?$')
+
+
+def _without_missing_typos(problems: list[Problem]) -> list[Problem]:
+    """`nmae = "t"` is one mistake, not two: "name" missing is left out when an unknown key
+    beside it already says `did you mean "name"?`."""
+    suggested = set()
+    for problem in problems:
+        match = _DID_YOU_MEAN.match(problem.message)
+        if match is not None:
+            table = problem.key_path.rpartition(".")[0]
+            suggested.add(f"{table}.{match.group(1)}" if table else match.group(1))
+    return [
+        problem
+        for problem in problems
+        if not (
+            problem.message.startswith("missing required key") and problem.key_path in suggested
+        )
+    ]
+
+
 class _Validation:
     """One pass over a parsed document, collecting problems instead of stopping."""
 
@@ -192,7 +213,7 @@ class _Validation:
         if len(hosts) == len(raw_hosts):  # a broken host could be the one that matches
             self.extend(check_placements(hosts, deployments))
         if self.problems or fleet is None:
-            raise InventoryError(sort_problems(self.problems))
+            raise InventoryError(sort_problems(_without_missing_typos(self.problems)))
         return Inventory(
             source=self.source,
             fleet=fleet,

@@ -591,8 +591,18 @@ INVENTORY_CASES = (
     ),
     Case(
         "unknown-fleet-nmae",
-        "{file}:1: fleet.name: missing required key; add name = ...",
+        '{file}:2: fleet.nmae: unknown key; did you mean "name"?',
         edit=(('name = "t"', 'nmae = "t"'),),
+    ),
+    Case(
+        "unknown-model-typo",
+        '{file}:10: deployments[0].modle: unknown key; did you mean "model"?',
+        edit=(('model = "m"', 'modle = "m"'),),
+    ),
+    Case(
+        "ssh-host-adress-typo",
+        '{file}:5: hosts[0].adress: unknown key; did you mean "address"?',
+        edit=(('transport = "local"', 'adress = "gpu-a"'),),
     ),
     Case(
         "unknown-top-deployment",
