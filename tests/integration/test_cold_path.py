@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from fleetdeck.hosts import host_program
+from fleetdeck.hosts.errors import RemoteCommandFailed
 from fleetdeck.hosts.host_program import HostProgram, program_zip
 from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
 from tests.harness.fleetdeck_cli import fleetdeck
@@ -102,5 +103,32 @@ async def test_a_changed_or_damaged_program_is_installed_again(
         assert (await program.observe()).gpu_source == "simulated"
         assert (bin_dir / new_name).read_bytes() == new_data
         assert execs(host) == installed + 5
+    finally:
+        await transport.close()
+
+
+async def test_a_host_that_cannot_run_the_bootstrap_says_why(sshd_fleet_factory: Any) -> None:
+    fleet: SshdFleet = sshd_fleet_factory(1)
+    (host,) = fleet.hosts
+    target = SshTarget(
+        host.name,
+        host.address,
+        host.port,
+        user=fleet.user,
+        identity_file=fleet.client_key,
+        known_hosts=fleet.known_hosts,
+        ssh_config=(),
+    )
+    transport = SshTransport(target)
+    try:
+        no_python = HostProgram(transport, state_dir=str(host.state_dir), python="python3-nope")
+        with pytest.raises(RemoteCommandFailed, match="cannot install fleetdeck's host program"):
+            await no_python.observe()
+        blocker = host.state_dir.parent / "a-file"
+        blocker.write_text("not a directory")
+        unwritable = HostProgram(transport, state_dir=str(blocker / "state"))
+        with pytest.raises(RemoteCommandFailed) as refused:
+            await unwritable.observe()
+        assert "cannot install" in str(refused.value) and "cannot write" in str(refused.value)
     finally:
         await transport.close()
