@@ -40,6 +40,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -302,54 +303,68 @@ def uptime() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def table(results: dict[int, dict[str, float | str]], shell: Shell, runs: int) -> str:
-    lines = [
-        f"login shell {shell.label}: user {shell.user}, {shell.note}; median of {runs} runs",
-        f"{'hosts':>5}  {'row':<20} {'median':>9} {'x floor':>8}  goal",
-    ]
-    for n, row in results.items():
-        floor = row["asyncssh floor"]
-        channel = row["persistent channel"]
-        for name, value in row.items():
-            if isinstance(value, str):
-                lines.append(f"{n:>5}  {name:<20} {value}")
-                continue
-            ratio = value / floor if isinstance(floor, float) else float("nan")
-            goal = ""
-            if name == "fleetdeck cold":
-                goal = f"<= {COLD_GOAL}x floor: {'met' if ratio <= COLD_GOAL else 'MISSED'}"
-            if name == "fleetdeck warm" and isinstance(channel, float):
-                times = value / channel
-                goal = f"{times:.1f}x a channel round trip"
-                if n == WARM_GOAL_HOSTS:
-                    goal += f" (goal <= {WARM_GOAL}x: {'met' if times <= WARM_GOAL else 'MISSED'})"
-            if name in ("fleetdeck warm", "asyncssh warm exec", "persistent channel"):
-                lines.append(f"{n:>5}  {name:<20} {value * 1000:>7.1f}ms {ratio:>8.2f}  {goal}")
-            else:
-                lines.append(f"{n:>5}  {name:<20} {value:>8.2f}s {ratio:>8.2f}  {goal}")
+HEADER = f"{'hosts':>5}  {'shell':<5}  {'row':<20} {'median':>9} {'x floor':>8}  goal"
+
+
+def rows_for(n: int, shell: Shell, row: dict[str, float | str]) -> list[str]:
+    """One size's rows for one shell, as the table prints them."""
+    floor = row["asyncssh floor"]
+    channel = row["persistent channel"]
+    lines = []
+    for name, value in row.items():
+        lead = f"{n:>5}  {shell.label:<5}  {name:<20}"
+        if isinstance(value, str):
+            lines.append(f"{lead} {value}")
+            continue
+        ratio = value / floor if isinstance(floor, float) else float("nan")
+        goal = ""
+        if name == "fleetdeck cold":
+            goal = f"<= {COLD_GOAL}x floor: {'met' if ratio <= COLD_GOAL else 'MISSED'}"
+        if name == "fleetdeck warm" and isinstance(channel, float):
+            times = value / channel
+            goal = f"{times:.0f}x a channel round trip"
+            if n == WARM_GOAL_HOSTS:
+                goal += f" (goal <= {WARM_GOAL}x: {'met' if times <= WARM_GOAL else 'MISSED'})"
+        if name in ("fleetdeck warm", "asyncssh warm exec", "persistent channel"):
+            lines.append(f"{lead} {value * 1000:>7.1f}ms {ratio:>8.2f}  {goal}")
+        else:
+            lines.append(f"{lead} {value:>8.2f}s {ratio:>8.2f}  {goal}")
+    return lines
+
+
+def growth(results: dict[int, dict[str, float | str]], shell: Shell) -> str | None:
+    """Whether fleetdeck cold stayed linear or better from the smallest size to the largest."""
     sizes = sorted(results)
     cold = [results[n]["fleetdeck cold"] for n in sizes]
-    if len(sizes) > 1 and all(isinstance(c, float) for c in cold):
-        first, last = sizes[0], sizes[-1]
-        growth = float(cold[-1]) / float(cold[0])
-        verdict = "met" if growth <= last / first else "MISSED"
-        lines.append(
-            f"fleetdeck cold grows {growth:.2f}x from {first} to {last} hosts "
-            f"(linear would be {last / first:.0f}x): linear or better {verdict}"
-        )
-    return "\n".join(lines)
+    if len(sizes) < 2 or not all(isinstance(c, float) for c in cold):
+        return None
+    first, last = sizes[0], sizes[-1]
+    grew = float(cold[-1]) / float(cold[0])
+    verdict = "met" if grew <= last / first else "MISSED"
+    return (
+        f"{shell.label}: fleetdeck cold grows {grew:.2f}x from {first} to {last} hosts "
+        f"(linear would be {last / first:.0f}x): linear or better {verdict}"
+    )
 
 
 async def run_all(bench: Bench, sizes: list[int], runs: int, accounts: list[Shell | str]) -> None:
-    for shell in accounts:
-        if isinstance(shell, str):
-            print(shell)
-            continue
-        results = {}
-        for n in sizes:
-            results[n] = await measure(bench, n, shell, runs)
-            print(f"  ({shell.label}, {n} hosts done)", file=sys.stderr, flush=True)
-        print(table(results, shell, runs), flush=True)
+    shells_run = [s for s in accounts if isinstance(s, Shell)]
+    for account in accounts:
+        if isinstance(account, str):
+            print(account)
+        else:
+            print(f"login shell {account.label}: user {account.user}, {account.note}")
+    print(f"median of {runs} runs; load average now {uptime()}")
+    print(HEADER, flush=True)
+    results: dict[str, dict[int, dict[str, float | str]]] = {s.label: {} for s in shells_run}
+    for n in sizes:  # both shells per size, so that a run cut short still compares them
+        for shell in shells_run:
+            results[shell.label][n] = await measure(bench, n, shell, runs)
+            print("\n".join(rows_for(n, shell, results[shell.label][n])), flush=True)
+    for shell in shells_run:
+        line = growth(results[shell.label], shell)
+        if line:
+            print(line)
 
 
 def run(sizes: list[int], runs: int, wanted: list[str]) -> None:
@@ -374,6 +389,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="rounds per size (median)")
     parser.add_argument("--shells", default="heavy,light", help="heavy, light or both")
     args = parser.parse_args()
+    # SIGTERM unwinds like ctrl-C, so that the finally blocks stop every sshd started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(s) for s in args.sizes.split(",")]
     run(sizes, args.runs, args.shells.split(","))
 
