@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from fleetdeck.hosts import host_program
 from fleetdeck.hosts.errors import RemoteCommandFailed
 from fleetdeck.hosts.host_program import HostProgram, program_zip
 from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
-from tests.harness.fleetdeck_cli import fleetdeck
+from tests.harness.fleetdeck_cli import FLEETDECK, fleetdeck
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
 from tests.harness.sshd_host import SshdHost
@@ -55,6 +56,28 @@ def test_a_cold_status_or_check_runs_one_command_per_host(
     assert checked.returncode == 0, checked.stderr + checked.stdout
     # check runs its own python/vLLM probe, then the one observe: two, not three.
     assert exec_counts(fleet) == {"host-1": 5, "host-2": 5}
+
+
+def test_a_watching_status_refreshes_over_its_open_channels(
+    sshd_fleet_factory: Any, tmp_path: Path
+) -> None:
+    fleet: SshdFleet = sshd_fleet_factory(2)
+    inventory = str(write_inventory(fleet, tmp_path / "fleet.toml"))
+    watch = subprocess.Popen(
+        [FLEETDECK, "status", inventory, "--watch", "--json", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watch.stdout is not None
+        frames = [json.loads(watch.stdout.readline()) for _ in range(6)]
+    finally:
+        watch.kill()
+        watch.wait()
+    assert [h["state"] for h in frames[-1]["hosts"]] == ["up", "up"]
+    # The program sent once, then one long-lived watch channel per host: no exec per frame.
+    assert exec_counts(fleet) == {"host-1": 2, "host-2": 2}
 
 
 def changed_program() -> tuple[str, bytes]:
