@@ -1,8 +1,27 @@
 """Ship the host program (hosts/remote, stdlib only) to a host and call it.
 
-The program travels as a zipapp written once to <state_dir>/.bin/ under a name that
-carries its content hash, so a host never runs a stale copy and never needs more than
-sshd and python3.
+The program travels as a zipapp kept in <state_dir>/.bin/ under a name that carries its
+content hash, so a host never runs a stale copy and never needs more than sshd and
+python3.
+
+A one-shot call is ONE exec per host: `python3 -c BOOTSTRAP STATE_DIR NAME SHA256 COMMAND`.
+The bootstrap checks that the cached zipapp exists and hashes to SHA256, then runs
+COMMAND inside the same Python process (runpy on the zipapp), reading the request from
+the same stdin. Only when the copy is missing or damaged does it answer MISSING, and the
+client runs the same exec once more with the zipapp in front of the request on stdin.
+
+Why a miss-then-retry and not the other two ways (zipapp ~31 KB deflated, measured):
+- Sending the zipapp on every cold call costs ~31 KB per host per command, forever:
+  N x 31 KB for each `status` of an N-host fleet, paid again by every controller tick
+  that falls back to a one-shot call, and the host must read and hash it every time.
+- A retry costs one more round trip, but only on a host's first contact with a given
+  program version (after an upgrade or a wiped state_dir): once per host per release.
+- A client-side cache of "installed hash per host" would save even that round trip, but
+  it is one more file to keep right (wiped hosts, several client machines, renamed
+  hosts) and it still needs the retry for the cases where it is stale. Not worth it.
+Long-lived streams (watch, logs) call install() first (it sends the zipapp, once per
+host per process) and then run the program by path: their stdin is text and there is no
+exit status to see a miss by, and a console pays that once, not per refresh.
 """
 
 from __future__ import annotations
@@ -30,7 +49,7 @@ from fleetdeck.hosts.observations import (
     read_message,
 )
 from fleetdeck.hosts.remote.protocol import Message
-from fleetdeck.hosts.transport import Transport
+from fleetdeck.hosts.transport import CommandResult, Transport
 
 M = TypeVar("M", bound=Message)
 
@@ -43,23 +62,52 @@ with zipfile.ZipFile(program) as archive:
     supervisor = archive.read("{PACKAGE}/supervise.sh")
 sys.exit(main(sys.argv[1:], program, supervisor))
 """
-# Reads the zip from stdin and writes it under the expanded state dir; prints its path.
-INSTALLER = """\
-import os, sys
+MISSING_EXIT = 75  # the bootstrap has no (intact) copy and none came on stdin: resend
+BOOTSTRAP_FAILED_EXIT = 70  # python3 too old, state_dir not writable, damaged upload
+BOOTSTRAP_MARK = "fleetdeck-bootstrap: "
+# argv: STATE_DIR NAME SHA256 [COMMAND ...]; stdin: "SIZE\n", SIZE bytes of zipapp (0:
+# none sent), then the command's request. No COMMAND: install only and print the path.
+# Written for any python3 (no f-strings) so an old one still says what it is.
+BOOTSTRAP = f"""\
+import sys
+def fail(why):
+    sys.stderr.write("{BOOTSTRAP_MARK}" + why + "\\n")
+    sys.exit({BOOTSTRAP_FAILED_EXIT})
 if sys.version_info < (3, 8):
-    sys.exit("fleetdeck needs python3 >= 3.8 on this host, found " + sys.version.split()[0])
+    fail("fleetdeck needs python3 >= 3.8 on this host, found " + sys.version.split()[0])
+import hashlib, os
 state_dir = os.path.abspath(os.path.expanduser(sys.argv[1]))
 path = os.path.join(state_dir, ".bin", sys.argv[2])
-if not os.path.isdir(state_dir):
-    os.makedirs(state_dir, mode=0o700)  # replica state, leases and logs: the user's only
-if not os.path.exists(path):
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    data = sys.stdin.buffer.read()
-    tmp = path + ".%d.tmp" % os.getpid()
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-print(path)
+stdin = sys.stdin.buffer
+size = int(stdin.readline() or 0)
+upload = stdin.read(size) if size else b""
+try:
+    with open(path, "rb") as handle:
+        intact = hashlib.sha256(handle.read()).hexdigest() == sys.argv[3]
+except OSError:
+    intact = False
+if not intact:
+    if not upload:
+        sys.stderr.write("{BOOTSTRAP_MARK}missing\\n")
+        sys.exit({MISSING_EXIT})
+    if len(upload) != size or hashlib.sha256(upload).hexdigest() != sys.argv[3]:
+        fail("the host program arrived incomplete or damaged")
+    try:
+        if not os.path.isdir(state_dir):
+            os.makedirs(state_dir, mode=0o700)  # replica state, leases, logs: the user's only
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        tmp = path + ".%d.tmp" % os.getpid()
+        with open(tmp, "wb") as handle:
+            handle.write(upload)
+        os.replace(tmp, path)
+    except OSError as error:
+        fail("cannot write " + path + ": " + str(error))
+if len(sys.argv) < 5:
+    print(path)
+    sys.exit(0)
+import runpy
+sys.argv = [path] + sys.argv[4:]
+runpy.run_path(path, run_name="__main__")
 """
 
 
@@ -83,6 +131,11 @@ def program_zip() -> tuple[str, bytes]:
         add(f"{PACKAGE}/supervise.sh", remote.joinpath("supervise.sh").read_bytes())
     data = buffer.getvalue()
     return f"fleetdeck-host-{hashlib.sha256(data).hexdigest()[:16]}.pyz", data
+
+
+def _framed(upload: bytes, request: bytes) -> bytes:
+    """The bootstrap's stdin: the zipapp's size, the zipapp (maybe none), the request."""
+    return b"%d\n" % len(upload) + upload + request
 
 
 @dataclass(frozen=True)
@@ -131,21 +184,49 @@ class HostProgram:
         self._path: str | None = None
         self._install_lock = asyncio.Lock()
 
+    def _bootstrap_argv(self, *command: str) -> list[str]:
+        name, data = program_zip()
+        digest = hashlib.sha256(data).hexdigest()
+        return [self.python, "-c", BOOTSTRAP, self.state_dir, name, digest, *command]
+
+    def _cannot_install(self, result: CommandResult) -> RemoteCommandFailed:
+        why = (result.stderr or result.stdout).strip()
+        return RemoteCommandFailed(
+            f"cannot install fleetdeck's host program on {self.transport.host_name}",
+            why.replace(BOOTSTRAP_MARK, "")[-500:] or f"exit {result.exit_status}",
+            f"check that `{self.python}` (3.8+) runs there and that state_dir "
+            f"{self.state_dir} is writable",
+        )
+
+    def _bootstrap_failed(self, result: CommandResult) -> bool:
+        """The bootstrap, not the command, failed: no python3, too old, unwritable."""
+        if result.exit_status == 127 and not result.stdout.strip():  # no such interpreter
+            return True
+        return result.exit_status == BOOTSTRAP_FAILED_EXIT and BOOTSTRAP_MARK in result.stderr
+
+    async def _bootstrap(
+        self, command: tuple[str, ...], request: bytes, timeout: float
+    ) -> CommandResult:
+        """Run `command` through the bootstrap: one exec when the host has this program,
+        two (the second carrying the zipapp) on a first contact with this version."""
+        argv = self._bootstrap_argv(*command)
+        result = await self.transport.run(argv, stdin=_framed(b"", request), timeout=timeout)
+        if result.exit_status == MISSING_EXIT and BOOTSTRAP_MARK in result.stderr:
+            _, data = program_zip()
+            result = await self.transport.run(argv, stdin=_framed(data, request), timeout=timeout)
+        if self._bootstrap_failed(result):
+            raise self._cannot_install(result)
+        return result
+
     async def install(self) -> str:
+        """Put the zipapp on the host (sent once per host per process); its path there."""
         async with self._install_lock:
             if self._path is None:
-                name, data = program_zip()
-                result = await self.transport.run(
-                    [self.python, "-c", INSTALLER, self.state_dir, name], stdin=data, timeout=60
-                )
+                _, data = program_zip()
+                argv = self._bootstrap_argv()
+                result = await self.transport.run(argv, stdin=_framed(data, b""), timeout=60)
                 if result.exit_status != 0 or not result.stdout.strip():
-                    raise RemoteCommandFailed(
-                        f"cannot install fleetdeck's host program on {self.transport.host_name}",
-                        (result.stderr or result.stdout).strip()[-500:]
-                        or f"exit {result.exit_status}",
-                        f"check that `{self.python}` (3.8+) runs there and that state_dir "
-                        f"{self.state_dir} is writable",
-                    )
+                    raise self._cannot_install(result)
                 self._path = result.stdout.strip().splitlines()[-1]
             return self._path
 
@@ -153,11 +234,8 @@ class HostProgram:
         self, command: str, request: dict[str, Any], reply: type[M], timeout: float = 60
     ) -> M:
         """Run `command` with `request` on stdin; its reply (the last stdout line), validated."""
-        path = await self.install()
         payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
-        result = await self.transport.run(
-            [self.python, path, command], stdin=payload, timeout=timeout
-        )
+        result = await self._bootstrap((command,), payload, timeout)
         host = self.transport.host_name
         try:
             line = result.stdout.strip().splitlines()[-1]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
@@ -63,6 +61,11 @@ def observe_replica(paths: layout.ReplicaPaths) -> ReplicaObservation:
 
 
 def _health(host: str, port: int) -> bool:
+    # Imported here: urllib.request is a third of the program's import time, and a host
+    # with no replica running (or a cold `status` of one) never needs it.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen("http://%s:%d/health" % (host, port), timeout=1.0) as resp:
             return bool(resp.status == 200)

@@ -217,9 +217,9 @@ class FakeHost:
     async def run(
         self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
-        if argv[1] == "-c":  # the installer
+        if argv[1] == "-c" and len(argv) == 6:  # the bootstrap, installing only
             return CommandResult(0, "/state/.bin/program.pyz\n", "")
-        return CommandResult(0, self.replies[argv[2]], "")
+        return CommandResult(0, self.replies[argv[-1]], "")  # the bootstrap running a command
 
     async def stream_lines(
         self, argv: Sequence[str], *, stdin: bytes | None = None
