@@ -15,6 +15,7 @@ from fleetdeck.core.endpoint.manager import EndpointManager
 from fleetdeck.core.engine.action_runner import STOP_GRACE_S, ActionRunner, ApplyOutcome
 from fleetdeck.core.engine.activity import ActivityTracker
 from fleetdeck.core.engine.desired_counts import DesiredCounts
+from fleetdeck.core.engine.disk_alerts import DiskAlerts
 from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
 from fleetdeck.core.engine.telemetry import Telemetry
@@ -68,6 +69,7 @@ class Engine:
         directory = state_dir or user_state_dir(inventory)
         self._journal = EventJournal(directory)
         self._host_history = HostHistory(self._journal)  # the supervisors' exits, merged
+        self._disk_alerts = DiskAlerts(self._journal, self.emit)  # state dirs full or not
         self._desired = DesiredCounts(directory, inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
@@ -157,6 +159,7 @@ class Engine:
     def track(self, host: str, observation: HostObservation) -> None:
         self._observed_at[host] = time.monotonic()
         self._unreachable_since.pop(host, None)
+        self._disk_alerts.note(host, observation.disk_full)
         for replica in observation.replicas:
             self._actions.pending.pop(replica.replica_id, None)
         for event in self._host_history.merge(host, observation):
