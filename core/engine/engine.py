@@ -36,6 +36,9 @@ from fleetdeck.hosts.observations import HostObservation
 __all__ = ["ApplyOutcome", "Engine"]
 
 
+SNAPSHOT_GAP_S = 0.05  # snapshots() yields at most this often
+
+
 class Engine:
     def __init__(
         self,
@@ -70,6 +73,11 @@ class Engine:
         self._journal = EventJournal(directory)
         self._host_history = HostHistory(self._journal)  # the supervisors' exits, merged
         self._disk_alerts = DiskAlerts(self._journal, self.emit)  # state dirs full or not
+        # Snapshots follow a replica's change at once, and hosts look for one between
+        # observations (host_watchers.DETECT_S); False: only every interval (benchmarks).
+        self.detect_changes = True
+        self._replica_states: dict[str, tuple[object, ...]] = {}  # host -> what changed
+        self._change_waiters: set[asyncio.Event] = set()  # one per snapshots() reader
         self._desired = DesiredCounts(directory, inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
@@ -160,6 +168,14 @@ class Engine:
         self._observed_at[host] = time.monotonic()
         self._unreachable_since.pop(host, None)
         self._disk_alerts.note(host, observation.disk_full)
+        states = tuple(
+            (r.replica_id, r.pid, r.alive, r.healthy, len(r.exits), r.stop_requested)
+            for r in observation.replicas
+        )
+        if self._replica_states.get(host) != states:
+            self._replica_states[host] = states
+            for waiter in self._change_waiters:
+                waiter.set()
         for replica in observation.replicas:
             self._actions.pending.pop(replica.replica_id, None)
         for event in self._host_history.merge(host, observation):
@@ -311,11 +327,24 @@ class Engine:
 
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""
+        changed = asyncio.Event()
         async with self.watching(interval_s):
             await self._watchers.first_observations()
-            while True:
-                yield self.snapshot()
-                await asyncio.sleep(interval_s)
+            self._change_waiters.add(changed)
+            try:
+                while True:
+                    changed.clear()  # before: a change while the reader draws is kept
+                    yield self.snapshot()
+                    if not self.detect_changes:
+                        await asyncio.sleep(interval_s)
+                        continue
+                    # At once when a replica started, turned ready or died; at least
+                    # SNAPSHOT_GAP_S apart so a busy fleet does not redraw without end.
+                    await asyncio.sleep(SNAPSHOT_GAP_S)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), interval_s - SNAPSHOT_GAP_S)
+            finally:
+                self._change_waiters.discard(changed)
 
     async def serve_round(self, *, scrape: bool) -> None:
         """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""

@@ -81,14 +81,23 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
 
 def watch(request: JsonDict) -> int:
     interval = float(request.get("interval_s", 1.0))
+    # Between observations, look every detect_s for a replica turning ready or dying
+    # (observe.wait_for_change) and observe at once; 0: only every interval.
+    detect = float(request.get("detect_s", 0.0))
+    state_dir = layout.expand_state_dir(request["state_dir"])
     cpu = hostload.HostMeter()
     cpu.prime()
     try:
         while True:
             started = time.monotonic()
-            sys.stdout.write(encode(observation(request, cpu)) + "\n")
+            current = observation(request, cpu)
+            sys.stdout.write(encode(current) + "\n")
             sys.stdout.flush()
-            time.sleep(max(0.05, interval - (time.monotonic() - started)))
+            until = started + max(0.05, interval)
+            if detect > 0:
+                observe.wait_for_change(state_dir, list(current.replicas), until, detect)
+            else:
+                time.sleep(max(0.05, until - time.monotonic()))
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
 
