@@ -305,11 +305,12 @@ class HostProgram:
         request = {"holder": holder, "ttl_s": ttl_s, "stale_holder": stale_holder}
         return await self.call("lease", request, LeaseReply, timeout=30)
 
-    def _observe_request(self, interval_s: float = 1.0) -> dict[str, Any]:
+    def _observe_request(self, interval_s: float = 1.0, detect_s: float = 0.0) -> dict[str, Any]:
         return {
             "simulate": self.simulate,
             "host_id": self.transport.host_name,
             "interval_s": interval_s,
+            "detect_s": detect_s,
         }
 
     async def observe(self) -> HostObservation:
@@ -322,14 +323,19 @@ class HostProgram:
         async for line in self.transport.stream_lines([self.python, path, command], stdin=payload):
             yield line
 
-    async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
-        """Observations streamed over one long-lived channel: no exec per poll.
+    async def watch(
+        self, interval_s: float, detect_s: float = 0.0
+    ) -> AsyncIterator[HostObservation]:
+        """Observations streamed over one long-lived channel: no exec per poll. With
+        `detect_s`, the host also sends one as soon as a replica turns ready or dies
+        (checked that often), not only every `interval_s`.
 
         A line cut short by a dropped connection raises ValueError (the caller reconnects);
         a whole line that is not an observation raises RemoteCommandFailed.
         """
         host = self.transport.host_name
-        async for line in self._stream("watch", self._observe_request(interval_s)):
+        request = self._observe_request(interval_s, detect_s)
+        async for line in self._stream("watch", request):
             if line.startswith("{"):
                 yield parse_message(HostObservation, line, host=host, command="watch")
 

@@ -90,7 +90,7 @@ def status_table(snapshot: FleetSnapshot) -> str:
         [
             [
                 h.name,
-                h.state.value,
+                f"{h.state.value}, disk full" if h.disk_full else h.state.value,
                 str(len(h.gpus)),
                 _num(max((g.temperature_c for g in h.gpus if g.temperature_c is not None),
                          default=None), "°C"),

@@ -33,7 +33,12 @@ async def cmd_status(intents: FleetIntents, args: argparse.Namespace) -> int:
     failed = [d.name for d in snapshot.deployments if d.status == DeploymentStatus.FAILED]
     for name in failed:
         print(f"error: deployment {name} has failed; its replicas say why", file=sys.stderr)
-    return FAILED if failed else exit_code(intents)
+    # A host whose state dir is full cannot record its replicas' exits and logs: as much
+    # a failure for a script as a failed deployment.
+    full = [h for h in snapshot.hosts if h.disk_full]
+    for host in full:
+        print(f"error: host {host.name}: disk full: {host.disk_full}", file=sys.stderr)
+    return FAILED if failed or full else exit_code(intents)
 
 
 async def cmd_gpus(intents: FleetIntents, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from fleetdeck.core.endpoint.manager import EndpointManager
 from fleetdeck.core.engine.action_runner import STOP_GRACE_S, ActionRunner, ApplyOutcome
 from fleetdeck.core.engine.activity import ActivityTracker
 from fleetdeck.core.engine.desired_counts import DesiredCounts
+from fleetdeck.core.engine.disk_alerts import DiskAlerts
 from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
 from fleetdeck.core.engine.telemetry import Telemetry
@@ -33,6 +34,9 @@ from fleetdeck.hosts.errors import HostError
 from fleetdeck.hosts.observations import HostObservation
 
 __all__ = ["ApplyOutcome", "Engine"]
+
+
+SNAPSHOT_GAP_S = 0.05  # snapshots() yields at most this often
 
 
 class Engine:
@@ -68,6 +72,12 @@ class Engine:
         directory = state_dir or user_state_dir(inventory)
         self._journal = EventJournal(directory)
         self._host_history = HostHistory(self._journal)  # the supervisors' exits, merged
+        self._disk_alerts = DiskAlerts(self._journal, self.emit)  # state dirs full or not
+        # Snapshots follow a replica's change at once, and hosts look for one between
+        # observations (host_watchers.DETECT_S); False: only every interval (benchmarks).
+        self.detect_changes = True
+        self._replica_states: dict[str, tuple[object, ...]] = {}  # host -> what changed
+        self._change_waiters: set[asyncio.Event] = set()  # one per snapshots() reader
         self._desired = DesiredCounts(directory, inventory)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
@@ -157,6 +167,15 @@ class Engine:
     def track(self, host: str, observation: HostObservation) -> None:
         self._observed_at[host] = time.monotonic()
         self._unreachable_since.pop(host, None)
+        self._disk_alerts.note(host, observation.disk_full)
+        states = tuple(
+            (r.replica_id, r.pid, r.alive, r.healthy, len(r.exits), r.stop_requested)
+            for r in observation.replicas
+        )
+        if self._replica_states.get(host) != states:
+            self._replica_states[host] = states
+            for waiter in self._change_waiters:
+                waiter.set()
         for replica in observation.replicas:
             self._actions.pending.pop(replica.replica_id, None)
         for event in self._host_history.merge(host, observation):
@@ -308,11 +327,24 @@ class Engine:
 
     async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
         """A snapshot per tick, from observations streamed over one channel per host."""
+        changed = asyncio.Event()
         async with self.watching(interval_s):
             await self._watchers.first_observations()
-            while True:
-                yield self.snapshot()
-                await asyncio.sleep(interval_s)
+            self._change_waiters.add(changed)
+            try:
+                while True:
+                    changed.clear()  # before: a change while the reader draws is kept
+                    yield self.snapshot()
+                    if not self.detect_changes:
+                        await asyncio.sleep(interval_s)
+                        continue
+                    # At once when a replica started, turned ready or died; at least
+                    # SNAPSHOT_GAP_S apart so a busy fleet does not redraw without end.
+                    await asyncio.sleep(SNAPSHOT_GAP_S)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), interval_s - SNAPSHOT_GAP_S)
+            finally:
+                self._change_waiters.discard(changed)
 
     async def serve_round(self, *, scrape: bool) -> None:
         """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""

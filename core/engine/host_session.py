@@ -103,7 +103,9 @@ class HostSession:
         self.record(observation)
         return observation
 
-    async def watch(self, interval_s: float) -> AsyncIterator[HostObservation]:
+    async def watch(
+        self, interval_s: float, detect_s: float = 0.0
+    ) -> AsyncIterator[HostObservation]:
         """Observations as the host streams them, one per interval. Once it has spoken,
         silence longer than `silence_limit(interval_s)` has the transport probe the
         connection: a hung host (sshd stopped, machine frozen) is dropped within seconds
@@ -119,7 +121,7 @@ class HostSession:
             self.transport.probe(True)
 
         try:
-            async for observation in self.program.watch(interval_s):
+            async for observation in self.program.watch(interval_s, detect_s):
                 if timer is not None:
                     timer.cancel()
                 if suspect:

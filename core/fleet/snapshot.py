@@ -96,6 +96,9 @@ class HostSnapshot(Frozen):
     observed_at: float | None = None  # the host's time of the observation shown
     gpu_source: str | None = None  # nvml, nvidia-smi, simulated or none; None: not observed
     gpu_error: str | None = None  # why no GPU source answered
+    # Why the host's state dir counts as full (free space below the host program's
+    # threshold), None while it has room; also shown as `error` while the host is up.
+    disk_full: str | None = None
 
 
 class LatencyPercentiles(Frozen):

@@ -57,18 +57,20 @@ def build_snapshot(
     replicas: dict[str, list[ReplicaSnapshot]] = {}
     for host in inventory.hosts:
         view = hosts[host.name]
+        disk_full = view.observation.disk_full if view.observation is not None else None
         for observation in _replicas_shown(view):
             deployment = inventory_deployment(inventory, observation.deployment)
-            replicas.setdefault(observation.deployment, []).append(
-                _replica_snapshot(
-                    host.name,
-                    observation,
-                    reachable=view.state == HostState.UP,
-                    last_active=last_active.get(observation.replica_id),
-                    now=now,
-                    idle_window_s=_idle_window(deployment),
-                )
+            replica = _replica_snapshot(
+                host.name,
+                observation,
+                reachable=view.state == HostState.UP,
+                last_active=last_active.get(observation.replica_id),
+                now=now,
+                idle_window_s=_idle_window(deployment),
             )
+            if disk_full is not None:
+                replica = replica.model_copy(update={"reason": _with_disk_full(replica.reason)})
+            replicas.setdefault(observation.deployment, []).append(replica)
     for start in pending:
         replicas.setdefault(start.deployment, []).append(
             ReplicaSnapshot(
@@ -121,6 +123,14 @@ def _replicas_shown(view: HostView) -> tuple[ReplicaObservation, ...]:
     if view.state is HostState.UNREACHABLE and view.last_seen is not None:
         return tuple(r for r in view.last_seen.replicas if not r.stop_requested)
     return ()
+
+
+DISK_FULL_REASON = "disk full: its log and exits may not be recorded"
+
+
+def _with_disk_full(reason: str | None) -> str:
+    """A replica on a host whose state dir is full says so, after its own reason."""
+    return f"{reason}; {DISK_FULL_REASON}" if reason else DISK_FULL_REASON
 
 
 def inventory_deployment(inventory: Inventory, name: str) -> Deployment | None:
@@ -181,12 +191,15 @@ def _host_snapshot(name: str, address: str, view: HostView, labels: dict[str, st
     # The replicas named on this host say which deployment a GPU process serves; the id's
     # own spelling is only the fallback (a process of a replica the host no longer lists).
     deployments = {r.replica_id: r.deployment for r in observation.replicas}
+    if observation.disk_full is not None and error is None:
+        error = f"disk full: {observation.disk_full}"  # shown where host errors are
     return HostSnapshot(
         name=name,
         address=address,
         state=view.state,
         labels=labels,
         error=error,
+        disk_full=observation.disk_full,
         gpus=tuple(_gpu_snapshot(g, deployments) for g in observation.gpus),
         cpu_pct=load.cpu_pct,
         load_1m=load.load_1m,

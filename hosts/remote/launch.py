@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from . import identity, layout, procfs, rotate
+from . import identity, layout, procfs, records, rotate
 from .layout import JsonDict
 from .protocol import LaunchReply
 
@@ -133,15 +133,30 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+# exec's exit status when it cannot record the replica's identity (the state dir's disk is
+# full): vLLM is not started, since a run nobody can find again could never be stopped.
+CANNOT_RECORD = 75  # EX_TEMPFAIL
+
+
 def exec_replica(replica_dir: str) -> None:
-    """Become vLLM: own process group, identity recorded, env from the 0600 file."""
+    """Become vLLM: own process group, identity recorded, env from the 0600 file.
+
+    Its output goes through a pipe to a log pump forked first (see `_start_log_pump`),
+    so that a full disk cuts no log line in half.
+    """
+    _start_log_pump(replica_dir)
     os.setpgid(0, 0)
     pid = os.getpid()
-    layout.write_atomic(os.path.join(replica_dir, layout.PGID), "%d\n" % pid)
-    layout.write_atomic(
-        os.path.join(replica_dir, layout.START_TICKS), "%s\n" % procfs.start_ticks(pid)
-    )
-    layout.write_atomic(os.path.join(replica_dir, layout.PID), "%d\n" % pid)
+    try:
+        layout.write_atomic(os.path.join(replica_dir, layout.PGID), "%d\n" % pid)
+        layout.write_atomic(
+            os.path.join(replica_dir, layout.START_TICKS), "%s\n" % procfs.start_ticks(pid)
+        )
+        layout.write_atomic(os.path.join(replica_dir, layout.PID), "%d\n" % pid)
+    except OSError as exc:
+        sys.stdout.write("[fleetdeck] cannot record the replica's identity: %s\n" % exc)
+        sys.stdout.flush()
+        os._exit(CANNOT_RECORD)
     spec = json.loads(layout.read_text(os.path.join(replica_dir, layout.SPEC)))
     env = dict(os.environ)
     env.update(json.loads(layout.read_text(os.path.join(replica_dir, layout.ENV), "{}")))
@@ -156,3 +171,26 @@ def exec_replica(replica_dir: str) -> None:
         sys.stdout.write("[fleetdeck] cannot run %s: %s\n" % (argv[0], exc))
         sys.stdout.flush()
         os._exit(127)
+
+
+def _start_log_pump(replica_dir: str) -> None:
+    """Put a pipe between this process's stdout/stderr and the log the supervisor opened.
+
+    The pump is forked before setpgid, so it stays in the supervisor's process group:
+    killing vLLM's group does not kill it, and it writes out whatever vLLM wrote before
+    dying, then ends at EOF (when the last process of vLLM's group is gone). It carries
+    no replica marker, so it is never taken for an orphan.
+    """
+    read_end, write_end = os.pipe()
+    if os.fork() == 0:
+        try:
+            os.close(write_end)
+            pump = records.LogPump(1)
+            pump.pump(read_end)
+            pump.note_dropped(replica_dir)
+        finally:
+            os._exit(0)
+    os.close(read_end)
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)

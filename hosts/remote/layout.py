@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Dict
 
+from .records import write_atomic as write_atomic  # whole or absent; its old home
+
 # Runtime-valid on the hosts' Python 3.8 (no builtin generics there).
 JsonDict = Dict[str, Any]
 
@@ -71,15 +73,3 @@ def read_int(path: str) -> int | None:
         return int(text)
     except ValueError:
         return None
-
-
-def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write via a temp file and rename, so a reader never sees half a file."""
-    tmp = "%s.%d.tmp" % (path, os.getpid())  # two writers never share a temp file
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, text.encode())
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)

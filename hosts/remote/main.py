@@ -6,6 +6,7 @@
     python3 PROGRAM watch       < request.json   the same, as JSON lines every interval
     python3 PROGRAM logs        < request.json   a replica's log as JSON lines with offsets
     python3 PROGRAM exec REPLICA_DIR             (run by the supervisor) become vLLM
+    python3 PROGRAM record REPLICA_DIR FILE LINES  (the supervisor) append, whole or not
 
 Requests come on stdin so that secrets never appear in an argv.
 """
@@ -17,7 +18,7 @@ import os
 import sys
 import time
 
-from . import gpus, hostload, launch, layout, lease, logs, observe, rotate, stop
+from . import gpus, hostload, launch, layout, lease, logs, observe, records, rotate, stop
 from .layout import JsonDict
 from .protocol import HostObservation, Message, encode
 
@@ -31,6 +32,8 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         return 127
     if command == "rotate":  # run by the supervisor: rotate REPLICA_DIR MAX_BYTES KEEP
         return rotate.main(argv[1:])
+    if command == "record":  # run by the supervisor: record REPLICA_DIR FILE LINES
+        return record(argv[1], argv[2], argv[3])
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
@@ -60,13 +63,16 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
     host_id = request.get("host_id", "")
     readings, source, gpu_error = gpus.read_gpus(request.get("simulate"), host_id, replicas)
     ledger = observe.host_ledger(state_dir, replicas, readings)
+    load = meter.read(state_dir)
     return HostObservation(
         time=time.time(),
         replicas=tuple(replicas),
         gpus=tuple(ledger.gpus),
         gpu_source=source,
         gpu_error=gpu_error,
-        load=meter.read(state_dir),
+        load=load,
+        # Reported before writes fail, from free space (records.low_space's threshold).
+        disk_full=records.low_space(load.disk_path or state_dir),
         ports_in_use=ledger.ports_in_use,
         orphans=ledger.orphans,
         lease=lease.read_lease(state_dir),
@@ -75,16 +81,33 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
 
 def watch(request: JsonDict) -> int:
     interval = float(request.get("interval_s", 1.0))
+    # Between observations, look every detect_s for a replica turning ready or dying
+    # (observe.wait_for_change) and observe at once; 0: only every interval.
+    detect = float(request.get("detect_s", 0.0))
+    state_dir = layout.expand_state_dir(request["state_dir"])
     cpu = hostload.HostMeter()
     cpu.prime()
     try:
         while True:
             started = time.monotonic()
-            sys.stdout.write(encode(observation(request, cpu)) + "\n")
+            current = observation(request, cpu)
+            sys.stdout.write(encode(current) + "\n")
             sys.stdout.flush()
-            time.sleep(max(0.05, interval - (time.monotonic() - started)))
+            until = started + max(0.05, interval)
+            if detect > 0:
+                observe.wait_for_change(state_dir, list(current.replicas), until, detect)
+            else:
+                time.sleep(max(0.05, until - time.monotonic()))
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
+
+
+def record(replica_dir: str, name: str, lines: str) -> int:
+    """Append LINES (one or more, newline-separated) to a replica's `exits` or `log`,
+    whole or not at all: 0 when they landed, 1 when not (the supervisor tries again)."""
+    if name not in (layout.EXITS, layout.LOG) or not os.path.isdir(replica_dir):
+        return 1
+    return 0 if records.append_lines(os.path.join(replica_dir, name), lines.split("\n")) else 1
 
 
 def install_supervisor(state_dir: str, source: bytes) -> str:

@@ -60,17 +60,58 @@ def observe_replica(paths: layout.ReplicaPaths) -> ReplicaObservation:
     )
 
 
-def _health(host: str, port: int) -> bool:
+def _health(host: str, port: int, timeout: float = 1.0) -> bool:
     # Imported here: urllib.request is a third of the program's import time, and a host
     # with no replica running (or a cold `status` of one) never needs it.
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen("http://%s:%d/health" % (host, port), timeout=1.0) as resp:
+        with urllib.request.urlopen("http://%s:%d/health" % (host, port), timeout=timeout) as resp:
             return bool(resp.status == 200)
     except (OSError, urllib.error.URLError, ValueError):
         return False
+
+
+QuickState = Tuple[Tuple[Optional[int], bool, int], ...]
+
+
+def quick_state(
+    state_dir: str, replicas: List[ReplicaObservation], probe: bool = True
+) -> QuickState:
+    """What `watch` checks between observations, cheaply: per replica, its vLLM's pid
+    (None when not running), whether one that was loading answers /health now, and the
+    size of its `exits`. A change means an observation is worth sending at once."""
+    state = []
+    for replica in replicas:
+        paths = layout.ReplicaPaths(state_dir, replica.deployment, replica.replica)
+        pid = identity.running_vllm(paths)
+        host = "127.0.0.1" if replica.bind_host in ("0.0.0.0", "") else replica.bind_host
+        ready = (
+            probe
+            and pid is not None
+            and not replica.healthy
+            and replica.port is not None
+            and _health(host, int(replica.port), timeout=0.2)
+        )
+        state.append((pid, bool(ready), _size(paths.file(layout.EXITS))))
+    return tuple(state)
+
+
+def wait_for_change(
+    state_dir: str, replicas: List[ReplicaObservation], until: float, step_s: float
+) -> None:
+    """Sleep until the monotonic time `until`, or until `quick_state` changes (checked
+    every `step_s`): a replica turning ready or dying is sent within about `step_s`
+    instead of a whole watch interval later."""
+    before = quick_state(state_dir, replicas, probe=False)
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(step_s, left))
+        if quick_state(state_dir, replicas) != before:
+            return
 
 
 def _exits(paths: layout.ReplicaPaths) -> Tuple[ExitRecord, ...]:

@@ -150,6 +150,9 @@ class HostObservation(Message):
     gpu_error: Optional[str] = None  # why no GPU source answered (e.g. driver not loaded)
     ports_in_use: Tuple[int, ...] = ()  # every listening TCP port on the host
     orphans: Tuple[OrphanProcess, ...] = ()
+    # Why the state dir's filesystem counts as full (records.low_space), None while it
+    # has room: replicas' records and logs may be lost, restarts cannot be recorded.
+    disk_full: Optional[str] = None
 
     @property
     def foreign_gpu_memory_mib(self) -> Dict[str, float]:

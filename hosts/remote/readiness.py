@@ -8,6 +8,7 @@ went while no console was observing are counted as failures: the conservative re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Sequence
@@ -24,7 +25,9 @@ def note_health(paths: layout.ReplicaPaths, healthy: bool, started_at: float | N
         return
     ready_at = ready_time(paths)
     if ready_at is None or (started_at is not None and ready_at < started_at):
-        layout.write_atomic(paths.file(READY_AT), "%f\n" % time.time())
+        # With the disk full it stays unwritten: the next healthy observation tries again.
+        with contextlib.suppress(OSError):
+            layout.write_atomic(paths.file(READY_AT), "%f\n" % time.time())
 
 
 def ready_time(paths: layout.ReplicaPaths) -> float | None:

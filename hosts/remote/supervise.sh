@@ -26,8 +26,26 @@ log_keep=${7:-2}
 backoff=$first_backoff
 child=
 
+# Records go through `PROGRAM record`, which appends whole lines or nothing: with the
+# state dir's disk full, a shell append could cut a line and glue the next one to it.
 note() {
-    printf '[fleetdeck] %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$dir/log"
+    "$py" "$prog" record "$dir" log "[fleetdeck] $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" \
+        </dev/null >/dev/null 2>&1
+}
+
+# Exit lines not yet written (the disk was full), oldest first, one per line: each loop
+# tries them again, so an exit reaches `exits` once there is room, dated when it happened.
+pending_exits=
+record_exit() {
+    pending_exits="$pending_exits$1
+"
+    flush_exits
+}
+flush_exits() {
+    [ -n "$pending_exits" ] && [ -d "$dir" ] || return 0
+    if "$py" "$prog" record "$dir" exits "$pending_exits" </dev/null >/dev/null 2>&1; then
+        pending_exits=
+    fi
 }
 
 rotate_log_if_over_cap() {
@@ -52,7 +70,8 @@ stop_requested() {
 }
 trap stop_requested TERM INT HUP
 
-echo $$ >"$dir/wrapper_pid.tmp" && mv -f "$dir/wrapper_pid.tmp" "$dir/wrapper_pid"
+echo $$ >"$dir/wrapper_pid.tmp" && mv -f "$dir/wrapper_pid.tmp" "$dir/wrapper_pid" ||
+    rm -f "$dir/wrapper_pid.tmp"
 
 supervisor=$$
 (
@@ -83,12 +102,20 @@ wanted() {
 # between `wanted` and the start: a stop request landing there would go unseen longer.)
 rotate_log_if_over_cap
 while wanted; do
+    flush_exits
     started=$(date +%s)
     "$py" "$prog" exec "$dir" >>"$dir/log" 2>&1 </dev/null &
     child=$!
     if ! wanted; then
         signal_child TERM  # a stop request landed between the check and the start
     fi
+    # Exits the disk had no room for: tried again each second while this run lasts, so
+    # they do not wait for the next exit once there is room.
+    while [ -n "$pending_exits" ] && [ -r "/proc/$child/status" ] &&
+        ! grep -q '^State:[[:space:]]*Z' "/proc/$child/status" 2>/dev/null; do
+        sleep 1
+        flush_exits
+    done
     # `wait` returns early when a trapped signal arrives; wait again until the child is gone.
     while :; do
         wait "$child"
@@ -104,21 +131,22 @@ while wanted; do
     # SECONDS" when it ended after a stop request and is not restarted (fleetdeck's event
     # history; SECONDS is how long the run lasted, so "exited at once" can be told).
     if ! wanted; then
-        [ -d "$dir" ] && echo "$code $ended stop $ran" >>"$dir/exits"
+        record_exit "$code $ended stop $ran"
         [ -d "$dir" ] && note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
     if [ "$code" -ne 0 ] && [ ! -e "$dir/first_failure" ]; then
         # The first failure's log is kept: later restarts' output must not bury it.
         tail -n 80 "$dir/log" >"$dir/first_failure.tmp" 2>/dev/null &&
-            mv -f "$dir/first_failure.tmp" "$dir/first_failure"
+            mv -f "$dir/first_failure.tmp" "$dir/first_failure" ||
+            rm -f "$dir/first_failure.tmp"
     fi
     if [ -e "$dir/stop" ]; then
-        echo "$code $ended stop $ran" >>"$dir/exits"
+        record_exit "$code $ended stop $ran"
         note "vLLM exited with code $code after a stop request; supervisor ends"
         break
     fi
-    echo "$code $ended restart $ran" >>"$dir/exits"
+    record_exit "$code $ended restart $ran"
     if [ "$ran" -ge 600 ]; then
         backoff=$first_backoff
     fi

@@ -96,3 +96,9 @@ def test_translucent_colour_is_blended_over_the_background() -> None:
 def test_unusable_colour_falls_back_to_the_terminal_default(value: str | None) -> None:
     variables = {} if value is None else {"status-idle": value}
     assert light_style("status-idle", variables) == Style.null()
+
+
+def test_a_host_with_a_full_state_dir_says_so_in_the_failed_colour() -> None:
+    light = host_light(HostState.UP, disk_full=True)
+    assert (light.label, light.variable) == ("disk full", "status-failed")
+    assert host_light(HostState.UNREACHABLE, disk_full=True).label == "unreachable"

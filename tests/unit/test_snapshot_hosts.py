@@ -188,3 +188,21 @@ def test_older_readers_json_gains_fields_and_loses_none() -> None:
     del old_gpu["processes"]
     old = {"name": "a", "address": "local", "state": "up", "gpus": [old_gpu]}
     assert HostSnapshot.model_validate(old).gpus[0].processes == ()
+
+
+def test_a_full_state_dir_is_the_hosts_error_and_every_replicas_reason() -> None:
+    reason = "state dir /srv/fleetdeck: 0 B free of 1.0 MiB (below 10.2 KiB)"
+    snapshot = build_snapshot(
+        inventory(),
+        {"a": HostView(HostState.UP, observation(disk_full=reason), None)},
+        last_active={},
+        pending=(),
+        desired={},
+        now=1000.0,
+    )
+    (shown,) = snapshot.hosts
+    assert shown.disk_full == reason and shown.error == f"disk full: {reason}"
+    ((replica,),) = [d.replicas for d in snapshot.deployments]
+    assert replica.reason is not None and replica.reason.startswith("disk full")
+    roomy = up(observation())
+    assert roomy.disk_full is None and roomy.error is None

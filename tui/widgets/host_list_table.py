@@ -94,7 +94,7 @@ class HostListTable(KeyedTable):
         used, total = gpu_memory(host.gpus)
         return (
             Text(host.name),
-            styled_light(host_light(host.state), variables),
+            styled_light(host_light(host.state, host.disk_full is not None), variables),
             Text(gpu_models(host)),
             temperature(hottest(host.gpus), variables),
             _right(percent(mean_utilisation(host.gpus))),

@@ -131,7 +131,7 @@ class HostSummary(Static):
         if host is None:
             return Text("waiting for the first snapshot…")
         status = Text.assemble(
-            styled_light(host_light(host.state), variables),
+            styled_light(host_light(host.state, host.disk_full is not None), variables),
             "  ",
             (host.name, Style(bold=True)),
             "  ",

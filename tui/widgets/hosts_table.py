@@ -43,7 +43,9 @@ class HostsTable(KeyedTable):
     def _cells(self, host: HostSnapshot) -> Cells:
         return (
             Text(host.name),
-            styled_light(host_light(host.state), self.app.theme_variables),
+            styled_light(
+                host_light(host.state, host.disk_full is not None), self.app.theme_variables
+            ),
             Text(str(len(host.gpus)), justify="right"),
             Text(summarize_gpus(host.gpus)),
             _number(host.cpu_pct, "{:.0f}%"),

@@ -70,7 +70,11 @@ def replica_light(status: ReplicaStatus) -> StatusLight:
     return StatusLight(glyph, status.value, variable)
 
 
-def host_light(state: HostState) -> StatusLight:
+def host_light(state: HostState, disk_full: bool = False) -> StatusLight:
+    """The host's light; an up host whose state dir is full shows that instead of "up"
+    (its replicas' exits and logs may be lost), in the failed colour."""
+    if disk_full and state is HostState.UP:
+        return StatusLight("▲", "disk full", "status-failed")
     glyph, variable = _HOST[state]
     return StatusLight(glyph, state.value, variable)
 
