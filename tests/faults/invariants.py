@@ -177,3 +177,18 @@ def check_all(inventory: Path, *state_dirs: Path | str) -> None:
     """The invariants that hold at any quiet moment of any scenario."""
     assert_no_duplicate_replica(*state_dirs)
     assert_all_logs_complete(*state_dirs)
+
+
+def supervisor_cpu_seconds(*state_dirs: Path | str) -> float:
+    """CPU time (user + system, the children it reaped included) of every process in the
+    supervisors' groups now: a supervisor that spins instead of backing off shows here."""
+    groups = {g for pgids in supervisors(*state_dirs).values() for g in pgids}
+    ticks = 0
+    for proc in _processes():
+        if proc.pgid in groups:
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
