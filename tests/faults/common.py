@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from tests.harness.fleetdeck_cli import fleetdeck
 from tests.harness.inventory_writer import inventory_toml
@@ -49,7 +50,7 @@ def down(inventory: Path) -> None:
 READY = ("active", "idle")
 
 
-def ready_replicas(inventory: Path) -> list[dict[str, object]]:
+def ready_replicas(inventory: Path) -> list[dict[str, Any]]:
     from tests.faults.invariants import replicas
 
     return [r for r in replicas(inventory) if r["status"] in READY]

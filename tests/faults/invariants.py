@@ -160,7 +160,8 @@ def assert_all_logs_complete(*state_dirs: Path | str) -> None:
 def status_json(inventory: Path) -> dict[str, Any]:
     shown = fleetdeck("status", str(inventory), "--json")
     assert shown.stdout, shown.stderr
-    return json.loads(shown.stdout)
+    loaded: dict[str, Any] = json.loads(shown.stdout)
+    return loaded
 
 
 def replicas(inventory: Path) -> list[dict[str, Any]]:

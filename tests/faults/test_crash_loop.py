@@ -60,8 +60,8 @@ def test_a_crash_loop_ends_failed_with_its_reason_and_excerpt(
     try:
         cpu_s = 0.0
         with ThreadPoolExecutor(1) as thread:
-            command = ("apply", str(inventory), "--wait", "--timeout", "60")
-            applying = thread.submit(fleetdeck, *command)
+            apply_args = ("apply", str(inventory), "--wait", "--timeout", "60")
+            applying = thread.submit(fleetdeck, *apply_args)
             while not applying.done():
                 invariants.assert_no_duplicate_replica(fleet.hosts[0].state_dir)
                 cpu_s = max(cpu_s, invariants.supervisor_cpu_seconds(fleet.hosts[0].state_dir))
