@@ -1,16 +1,21 @@
 """A replica whose command cannot run at all, over real sshd: it ends failed, with the
 reason the engine gave up for and what its last run said (or that it said nothing), and
-no supervisor is left looping on the host."""
+no supervisor is left looping on the host. While it loops, the supervisor backs off
+(its CPU time stays small) and there is never more than one group for the replica; the
+failed runs' logs are whole (seq 1..n per run, for the one that prints)."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.faults import invariants
 from tests.harness.fleetdeck_cli import fleetdeck
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
@@ -53,7 +58,17 @@ def test_a_crash_loop_ends_failed_with_its_reason_and_excerpt(
         fleet, tmp_path / "fleet.toml", deployments_toml=DEPLOYMENT, vllm_command=command
     )
     try:
-        applied = fleetdeck("apply", str(inventory), "--wait", "--timeout", "60")
+        cpu_s = 0.0
+        with ThreadPoolExecutor(1) as thread:
+            apply_args = ("apply", str(inventory), "--wait", "--timeout", "60")
+            applying = thread.submit(fleetdeck, *apply_args)
+            while not applying.done():
+                invariants.assert_no_duplicate_replica(fleet.hosts[0].state_dir)
+                cpu_s = max(cpu_s, invariants.supervisor_cpu_seconds(fleet.hosts[0].state_dir))
+                time.sleep(0.2)
+            applied = applying.result()
+        # Two starts and a 1 s backoff between them: a few shell commands, not a spin.
+        assert cpu_s < 2.0, f"the supervisor used {cpu_s:.2f}s of CPU"
         assert applied.returncode == 1, applied.stdout + applied.stderr
         assert "failed at start 2 times in a row" in applied.stderr
 
@@ -84,6 +99,14 @@ def test_a_crash_loop_ends_failed_with_its_reason_and_excerpt(
         again = fleetdeck("status", str(inventory), "--json")
         assert json.loads(again.stdout)["deployments"][0]["replicas"][0]["status"] == "failed"
         assert (replica_dir / "exits").read_text().splitlines() == runs, "no run since"
+        # Each run logged whole; the engine stops it at its 2nd failure or during the
+        # backoff after a 3rd it had not seen yet, never later.
+        assert len(invariants.assert_log_complete(replica_dir)) == len(runs) in (2, 3), runs
+        assert invariants.supervisors(fleet.hosts[0].state_dir) == {}
+        assert invariants.replica_groups(fleet.hosts[0].state_dir) == {}
+        kinds = [e["kind"] for e in invariants.events_json(inventory)]
+        assert "replica.failed" in kinds or "deployment.failed" in kinds, kinds
     finally:
         fleetdeck("down", str(inventory))
     assert os.path.isdir(fleet.hosts[0].state_dir)
+    invariants.assert_nothing_left(fleet.hosts[0].state_dir)

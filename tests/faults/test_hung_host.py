@@ -28,6 +28,7 @@ from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot, HostState
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import load_inventory
+from tests.faults import invariants
 from tests.harness.fleetdeck_cli import FLEETDECK, fleetdeck
 from tests.harness.inventory_writer import write_inventory
 from tests.harness.sshd import SshdFleet
@@ -151,6 +152,11 @@ async def test_a_hung_host_leaves_the_rotation_within_seconds_and_comes_back(
         fleet.resume_host(HUNG)
         back = await until(engine, lambda s: host_state(s, HUNG) == HostState.UP, 30, "host up")
         await until(engine, lambda s: ready_hosts(s) == ["host-1", "host-2"], 10, "2 ready again")
+        # The hung host's replica lived through it: one group each, one run, whole logs.
+        dirs = [h.state_dir for h in fleet.hosts]
+        invariants.check_all(path, *dirs)
+        assert len(invariants.replica_groups(*dirs)) == 2
+        assert all(len(invariants.log_runs(d)) == 1 for d in invariants.replica_dirs(*dirs))
 
         during = [(sent - paused, took, status) for sent, took, status in results]
         during = [row for row in during if row[0] > -1.0]
@@ -177,3 +183,4 @@ async def test_a_hung_host_leaves_the_rotation_within_seconds_and_comes_back(
         await engine.close()
         down = fleetdeck("down", str(path))
         assert down.returncode == 0, down.stdout + down.stderr
+        invariants.assert_nothing_left(*(h.state_dir for h in fleet.hosts))
