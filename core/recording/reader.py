@@ -133,6 +133,8 @@ class Recording:
         return self.snapshot(self.index_at(at))
 
     def _document(self, index: int) -> Any:
+        if index < 0:
+            index += len(self._points)  # -1: the newest
         point = self._points[index]
         cached = self._cache
         if cached is not None and point.keyframe <= cached[0] <= index:

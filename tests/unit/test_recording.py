@@ -50,12 +50,23 @@ def fleet(second: int, *, status: ReplicaStatus = ReplicaStatus.ACTIVE) -> Fleet
         fleet="lab",
         taken_at=T0 + second,
         hosts=(
-            HostSnapshot(name="gpu-a", address="10.0.0.1", state=HostState.UP,
-                         load_1m=second / 10, labels={"zone": "eu"}),
+            HostSnapshot(
+                name="gpu-a",
+                address="10.0.0.1",
+                state=HostState.UP,
+                load_1m=second / 10,
+                labels={"zone": "eu"},
+            ),
         ),  # fmt: skip
         deployments=(
-            DeploymentSnapshot(name="llama", model="m", status=DeploymentStatus.ACTIVE,
-                               desired=1, ready=1, replicas=(replica,)),
+            DeploymentSnapshot(
+                name="llama",
+                model="m",
+                status=DeploymentStatus.ACTIVE,
+                desired=1,
+                ready=1,
+                replicas=(replica,),
+            ),
         ),  # fmt: skip
     )
 
@@ -120,6 +131,7 @@ class TestRoundTrip:
             assert recording.snapshot_at(T0 + second) == fleet(second)
         assert recording.snapshot_at(T0 + 30.7) == fleet(30)
         assert recording.snapshot_at(T0 - 5) == fleet(0)
+        assert recording.snapshot(-1) == fleet(149)
 
     def test_deltas_between_keyframes_make_it_smaller(self, tmp_path: Path) -> None:
         write(tmp_path / "d.rec", range(120), keyframe_every_s=60.0).close()
