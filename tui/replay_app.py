@@ -8,6 +8,7 @@ from textual.binding import Binding
 
 from fleetdeck.core.recording.player import REFUSED, ReplaySource, clock_text
 from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.deployment_actions import DEPLOYMENT_ACTIONS
 from fleetdeck.tui.messages import SnapshotReceived
 from fleetdeck.tui.preferences import PreferencesFile
 from fleetdeck.tui.screens.seek import SeekScreen
@@ -19,6 +20,13 @@ class ReplayApp(FleetdeckApp):
     READONLY_MESSAGE = f"Replay: {REFUSED}. Nothing was changed."
     READONLY_REASON = "this is a replay"
     BINDINGS = [
+        # The verbs' keys stay, out of the key line, so that pressing one says why it
+        # does nothing (a read-only console greys them out and ignores them).
+        Binding("plus", "scale(1)", "Scale up", show=False, key_display="+"),
+        Binding("minus", "scale(-1)", "Scale down", show=False, key_display="-"),
+        Binding("s", "start", "Start", show=False),
+        Binding("x", "stop", "Stop", show=False),
+        Binding("r", "restart", "Restart", show=False),
         Binding("space", "play_pause", "Play/pause", tooltip="pause or play the recording"),
         Binding("full_stop", "step(1)", "Step", key_display=".",
                 tooltip="pause, then one snapshot forward (`,` one back)"),
@@ -45,7 +53,7 @@ class ReplayApp(FleetdeckApp):
         preferences: PreferencesFile | None = None,
     ) -> None:
         self._player = source
-        self._fleet_title = f"fleetdeck replay — {source.recording.fleet or source.recording.path}"
+        self._fleet_title = f"replay {source.recording.fleet or source.recording.path.name}"
         super().__init__(
             source,
             title=self._fleet_title,
@@ -67,6 +75,12 @@ class ReplayApp(FleetdeckApp):
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         super().on_snapshot_received(message)
         self._show_player()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if action in DEPLOYMENT_ACTIONS and allowed is None:
+            return True  # runs, and is refused with the replay's reason
+        return allowed
 
     def action_play_pause(self) -> None:
         self._player.toggle_pause()
