@@ -84,7 +84,7 @@ def _record(p: argparse.ArgumentParser) -> None:
                    "(an older REC moves to REC.1)")  # fmt: skip
     p.add_argument("--record-max-size", type=arg_types.byte_size, default=256 * 1024**2,
                    metavar="SIZE", help="when REC reaches SIZE it moves to REC.1 and a new "
-                   "one starts (default 256M, ~15 hours of 80 replicas)")  # fmt: skip
+                   "one starts (default 256M, ~14 hours of 80 replicas)")  # fmt: skip
 
 
 def _tui(p: argparse.ArgumentParser) -> None:

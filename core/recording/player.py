@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from fleetdeck.core.errors import UsageError
@@ -112,7 +112,7 @@ class ReplaySource:
         self._set(at)
 
     # -- ConsoleBackend -------------------------------------------------------------------
-    async def snapshots(self, interval_s: float) -> AsyncIterator[FleetSnapshot]:
+    async def snapshots(self, interval_s: float) -> AsyncGenerator[FleetSnapshot, None]:
         recording = self.recording
         shown = -1
         while True:

@@ -48,7 +48,9 @@ async def recording(
 
     async def follow() -> None:
         async for snapshot in source.snapshots(interval_s):
-            writer.snapshot(snapshot)
+            # Off the loop: dumping, diffing and compressing 80 replicas takes ~10 ms
+            # (benchmarks/record_size.py), and the snapshot is immutable.
+            await asyncio.to_thread(writer.snapshot, snapshot)
 
     task = asyncio.create_task(follow(), name=f"record {path}")
     try:

@@ -36,6 +36,7 @@ def replica_at(recording: Path, at: float) -> dict[str, Any]:
     done = fleetdeck("replay", str(recording), "--headless", "--at", f"{at:.2f}", "--json")
     assert done.returncode == 0, done.stderr
     (replica,) = json.loads(done.stdout)["deployments"][0]["replicas"]
+    assert isinstance(replica, dict)
     return replica
 
 

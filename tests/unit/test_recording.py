@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ from fleetdeck.core.recording import frames
 from fleetdeck.core.recording.delta import diff, patch
 from fleetdeck.core.recording.player import ReplaySource
 from fleetdeck.core.recording.reader import Recording, RecordingError
+from fleetdeck.core.recording.recorder import recording
 from fleetdeck.core.recording.writer import MIN_MAX_BYTES, RecordingWriter, rotated
 
 T0 = 1_700_000_000.0
@@ -315,3 +317,42 @@ class TestPlayer:
                      source.scale("llama", 2)):  # fmt: skip
             with pytest.raises(UsageError, match="replay of a recording"):
                 asyncio.run(verb)
+
+
+class LiveFleet:
+    """A source as the recorder sees FleetIntents: a snapshot stream and events."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Any] = []
+        self.queue: asyncio.Queue[FleetSnapshot] = asyncio.Queue()
+
+    async def snapshots(self, interval_s: float) -> Any:
+        while True:
+            yield await self.queue.get()
+
+    def subscribe(self, listener: Any) -> None:
+        self.listeners.append(listener)
+
+
+def test_the_recorder_follows_snapshots_and_events_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "live.rec"
+    event = Event(time=T0 + 1.5, kind="replica.exited", subject="llama/r0", message="exited")
+
+    async def scenario() -> None:
+        live = LiveFleet()
+        async with recording(live, path, fleet="lab", exports={"llama": {"model": "m"}}):
+            for second in range(3):
+                live.queue.put_nowait(fleet(second))
+            for _ in range(500):  # until all three are written (read while it is written)
+                await asyncio.sleep(0.01)
+                with contextlib.suppress(RecordingError):  # none yet
+                    if len(Recording.open(path)) == 3:
+                        break
+            live.listeners[0](event)
+        live.listeners[0](event)  # after the block: not recorded, and no error
+
+    asyncio.run(scenario())
+    recorded = Recording.open(path)
+    assert [recorded.snapshot(i) for i in range(len(recorded))] == [fleet(0), fleet(1), fleet(2)]
+    assert recorded.events == (event,)
+    assert recorded.fleet == "lab" and recorded.exports == {"llama": {"model": "m"}}
