@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleetdeck.core.errors import UsageError
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.recording.writer import DEFAULT_MAX_BYTES, RecordingWriter
@@ -35,9 +36,16 @@ async def recording(
     interval_s: float = RECORD_INTERVAL_S,
 ) -> AsyncIterator[RecordingWriter]:
     """Records `source` into `path` for the duration of the block."""
-    writer = RecordingWriter(
-        path, max_bytes=max_bytes, meta={"fleet": fleet, "exports": dict(exports or {})}
-    )
+    try:
+        writer = RecordingWriter(
+            path, max_bytes=max_bytes, meta={"fleet": fleet, "exports": dict(exports or {})}
+        )
+    except OSError as exc:  # before anything runs: a usage error, exit 2
+        raise UsageError(
+            f"cannot record to {path}",
+            exc.strerror or str(exc),
+            "name a file in a directory you can write to",
+        ) from exc
     closed = False
 
     def on_event(event: Event) -> None:

@@ -356,3 +356,12 @@ def test_the_recorder_follows_snapshots_and_events_until_closed(tmp_path: Path) 
     assert [recorded.snapshot(i) for i in range(len(recorded))] == [fleet(0), fleet(1), fleet(2)]
     assert recorded.events == (event,)
     assert recorded.fleet == "lab" and recorded.exports == {"llama": {"model": "m"}}
+
+
+def test_an_unwritable_place_to_record_is_a_usage_error(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with recording(LiveFleet(), tmp_path / "no" / "such" / "dir.rec", fleet="lab"):
+            raise AssertionError("not reached")
+
+    with pytest.raises(UsageError, match="cannot record to"):
+        asyncio.run(scenario())
