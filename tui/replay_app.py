@@ -74,6 +74,9 @@ class ReplayApp(FleetdeckApp):
 
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         super().on_snapshot_received(message)
+        # Sought back: the events panel shows what had happened by then, no later.
+        player = self._player
+        self._events.forget_after(player.recording.start + player.position)
         self._show_player()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -100,6 +100,13 @@ async def test_pause_step_speed_and_seek(tmp_path: Path) -> None:
         panel = app.query_one(EventsPanel)
         await until(pilot, lambda: EXITED in panel.events)
 
+        await pilot.press("left_square_bracket")  # -10 s: back before the exit
+        await until(pilot, lambda: status_of(app) is DeploymentStatus.DEGRADED)
+        await until(pilot, lambda: EXITED not in panel.events)
+        await pilot.press("at")
+        await until(pilot, lambda: isinstance(app.screen, SeekScreen))
+        await pilot.press(*"15", "enter")
+        await until(pilot, lambda: EXITED in panel.events)  # told again on the way
         await pilot.press("right_square_bracket")  # +10 s
         await until(pilot, lambda: status_of(app) is DeploymentStatus.ACTIVE)
 
