@@ -17,6 +17,7 @@ from fleetdeck.core.intents.outcome import IntentOutcome
 from fleetdeck.core.recording.reader import Recording
 
 SPEEDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+FRAME_S = 0.1  # the shortest wait between two snapshots handed to the console
 REFUSED = "this is a replay of a recording: nothing in the fleet can be changed from it"
 
 
@@ -133,7 +134,9 @@ class ReplaySource:
         wait = interval_s
         if not self.paused and index + 1 < len(self.recording):
             due = self.recording.time_of(index + 1) - self.recording.start - self.position
-            wait = min(max(due / self._speed, 0.0), interval_s)
+            # At most FRAME_S apart: at 60x a frame a snapshot would be 60 a second,
+            # more than the console draws at 80 replicas; it skips some instead.
+            wait = min(max(due / self._speed, FRAME_S), interval_s)
         elif self.paused:
             wait = 3600.0  # until a key moves the player
         with contextlib.suppress(asyncio.TimeoutError):

@@ -56,7 +56,7 @@ class Recording:
         self._points = points
         self._times = [p.time for p in points]
         self.events = events
-        """Every recorded event, in the order recorded."""
+        """Every recorded event, oldest first."""
         self.torn_at = torn_at
         """Where an incomplete last frame begins (a recorder killed mid-write), or None."""
         self._cache: tuple[int, Any] | None = None
@@ -90,6 +90,9 @@ class Recording:
             raise _bad(path, f"a frame cannot be read: {exc}") from exc
         if not points:
             raise _bad(path, "it holds no snapshot: the recorder stopped before the first")
+        # Oldest first, as the journal reads: an exit merged from a host's history is
+        # recorded when seen but dated when it happened.
+        events.sort(key=lambda event: event.time)
         return cls(path, header, points, tuple(events), scan.torn_at)
 
     # -- time ---------------------------------------------------------------------------
