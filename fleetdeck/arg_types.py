@@ -80,3 +80,27 @@ RUN_FOR = seconds(least=0.001, most=30 * DAY)  # demo --seconds
 REPLICAS = count(most=MAX_REPLICAS, what="replicas")
 LINES = count(most=1_000_000, what="lines")
 TOKENS = count(most=1_000_000, what="tokens")
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+MIN_RECORD_BYTES = 64 * 1024  # fleetdeck.core.recording.writer.MIN_MAX_BYTES
+
+
+def byte_size(text: str) -> int:
+    """A file size: bytes, or with K, M or G (powers of 1024), at least 64K."""
+    cleaned = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = cleaned[-1:] if cleaned[-1:] in ("k", "m", "g") else ""
+    try:
+        value = float(cleaned[: len(cleaned) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 256M or 2G, not {text!r}"
+        ) from None
+    size = value * _SIZE_UNITS[unit]
+    if not math.isfinite(size) or size < MIN_RECORD_BYTES:
+        raise argparse.ArgumentTypeError(f"must be at least 64K, not {text}")
+    return int(size)
+
+
+byte_size.__name__ = "size"
+PLAYBACK_AT = seconds(least=0.0, most=366 * DAY, zero_ok=True)  # replay --at

@@ -7,20 +7,32 @@ import-linter contract in pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fleetdeck.core.commands.exit_codes import DONE, INTERRUPTED
+from fleetdeck.core.commands.replay import open_recording
 from fleetdeck.core.demo.demo_fleet import DemoFleet, run_headless_demo
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import Inventory
+from fleetdeck.core.recording.player import ReplaySource
+from fleetdeck.core.recording.recorder import recorded
+from fleetdeck.core.recording.writer import DEFAULT_MAX_BYTES
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.deployment_access import client_hints
 from fleetdeck.tui.preferences import PreferencesFile, default_preferences_path
+from fleetdeck.tui.replay_app import ReplayApp
 
 
 async def open_console(
-    inventory: Inventory, *, readonly: bool = False, theme: str | None = None
+    inventory: Inventory,
+    *,
+    readonly: bool = False,
+    theme: str | None = None,
+    record: Path | None = None,
+    record_max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> int:
+    """`record`: also record what the console shows there (`fleetdeck replay` plays it)."""
     intents = FleetIntents(Engine(inventory), who="the console")
     app = FleetdeckApp(
         intents,
@@ -32,9 +44,25 @@ async def open_console(
     )
     try:
         # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
-        await intents.run_beside_controller(app.run_async())
+        if record is None:
+            await intents.run_beside_controller(app.run_async())
+        else:
+            async with recorded(intents, record, max_bytes=record_max_bytes):
+                await intents.run_beside_controller(app.run_async())
     finally:
         await intents.close()
+    return DONE
+
+
+async def open_replay(path: Path, *, theme: str | None = None) -> int:
+    """The console on a recording, read-only, playing from its start at 1×."""
+    recording = open_recording(path)
+    app = ReplayApp(
+        ReplaySource(recording),
+        theme=theme,
+        preferences=PreferencesFile(default_preferences_path()),
+    )
+    await app.run_async()
     return DONE
 
 

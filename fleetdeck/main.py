@@ -12,6 +12,7 @@ import os
 import select
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from fleetdeck import __version__
 from fleetdeck.completion import autocomplete, completion_script
@@ -95,6 +96,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await run_demo(
             headless=args.headless, seconds=args.seconds, readonly=args.readonly, theme=args.theme
         )
+    if command == "replay":
+        return await _replay(args)
     from fleetdeck.core.engine.engine import Engine
     from fleetdeck.core.intents import FleetIntents
     from fleetdeck.core.inventory import load_inventory
@@ -103,7 +106,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if command == "tui":
         from fleetdeck.console import open_console
 
-        return await open_console(inventory, readonly=args.readonly, theme=args.theme)
+        return await open_console(
+            inventory,
+            readonly=args.readonly,
+            theme=args.theme,
+            record=Path(args.record) if args.record else None,
+            record_max_bytes=args.record_max_size,
+        )
     intents = FleetIntents(Engine(inventory))
     try:
         return await BY_NAME[command].load_handler()(intents, args)
@@ -132,6 +141,22 @@ def _unknown_command(word: str) -> int:
         file=sys.stderr,
     )
     return USAGE
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from fleetdeck.core.commands.replay import replay_headless
+    from fleetdeck.core.errors import UsageError
+
+    path = Path(args.recording)
+    if args.headless:
+        return replay_headless(path, args.at, as_json=args.json)
+    if args.json or args.at is not None:
+        raise UsageError("--at and --json go with --headless",
+                         "the console starts at the beginning; `@` seeks in it",
+                         f"fleetdeck replay {args.recording} --headless --at S")  # fmt: skip
+    from fleetdeck.console import open_replay
+
+    return await open_replay(path, theme=args.theme)
 
 
 def _stdout_is_gone() -> bool:

@@ -78,10 +78,31 @@ def _console_options(p: argparse.ArgumentParser) -> None:
                    "default: the last one chosen, else fleetdeck-dark)")  # fmt: skip
 
 
+def _record(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--record", metavar="REC", default=None,
+                   help="record snapshots and events to REC, for `fleetdeck replay REC` "
+                   "(an older REC moves to REC.1)")  # fmt: skip
+    p.add_argument("--record-max-size", type=arg_types.byte_size, default=256 * 1024**2,
+                   metavar="SIZE", help="when REC reaches SIZE it moves to REC.1 and a new "
+                   "one starts (default 256M, ~14 hours of 80 replicas)")  # fmt: skip
+
+
 def _tui(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", nargs="?", default="fleet.toml",
                    help="the fleet inventory (TOML; default fleet.toml)")  # fmt: skip
     _console_options(p)
+    _record(p)
+
+
+def _replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recording", metavar="REC", help="a recording (`--record REC`)")
+    p.add_argument("--headless", action="store_true",
+                   help="no screen: print the status table at --at")  # fmt: skip
+    p.add_argument("--at", type=arg_types.PLAYBACK_AT, default=None, metavar="S",
+                   help="seconds into it (with --headless; default: its end)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="with --headless: the snapshot as JSON")
+    p.add_argument("--theme", choices=CONSOLE_THEMES, default=None,
+                   help="the console's colours (default: the last one chosen)")  # fmt: skip
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
@@ -133,6 +154,7 @@ def _logs(p: argparse.ArgumentParser) -> None:
 def _run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", type=arg_types.INTERVAL, default=5.0, metavar="S",
                    help="seconds between reconcile ticks (0.1 to 86400)")  # fmt: skip
+    _record(p)
 
 
 def _scale(p: argparse.ArgumentParser) -> None:
@@ -186,6 +208,8 @@ COMMANDS: tuple[Command, ...] = (
             "fleetdeck fleet.toml --readonly --theme fleetdeck-light", _tui, takes_file=False),
     Command("demo", "a self-contained simulated fleet on this machine",
             "fleetdeck demo --headless --seconds 20", _demo, takes_file=False),
+    Command("replay", "play a recording in the console, read-only (or print one moment)",
+            "fleetdeck replay night.rec --headless --at 3600", _replay, takes_file=False),
     Command("check", "check the inventory and every host: ssh, python, vllm, GPUs",
             "fleetdeck check fleet.toml", _json, "status:cmd_check"),
     Command("plan", "show what apply would start and stop",

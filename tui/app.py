@@ -86,6 +86,8 @@ READONLY_MARKER = "read-only"
 
 
 class FleetdeckApp(DeploymentActions):
+    READONLY_REASON = "this console is read-only"
+    """Why the command line refuses a command that changes the fleet."""
     # Absolute, so that a subclass in another module (a test's) finds it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {FleetCommands}
@@ -361,7 +363,7 @@ class FleetdeckApp(DeploymentActions):
     def _unavailable(self) -> dict[str, str]:
         offered = {command.name for command in self.console_commands()}
         return {
-            command.name: "this console is read-only" if self.readonly else "not built yet"
+            command.name: self.READONLY_REASON if self.readonly else "not built yet"
             for command in COMMANDS
             if command.name not in offered
         }

@@ -43,6 +43,9 @@ class DeploymentActions(App[None]):
                 tooltip="rolling restart of the selected deployment (asks first)"),
     ]  # fmt: skip
 
+    READONLY_MESSAGE = "This console is read-only: nothing was changed."
+    """What a refused action says (a replay says why it cannot)."""
+
     def __init__(self, backend: ConsoleBackend, *, readonly: bool = False) -> None:
         super().__init__()
         self._backend = backend
@@ -70,8 +73,7 @@ class DeploymentActions(App[None]):
     def _refused(self) -> bool:
         # The keys are disabled already; this also stops a command or a direct call.
         if self.readonly:
-            self.notify("This console is read-only: nothing was changed.",
-                        title="Read-only", severity="warning")  # fmt: skip
+            self.notify(self.READONLY_MESSAGE, title="Read-only", severity="warning")
         return self.readonly
 
     def forget_settled_asks(self, snapshot: FleetSnapshot) -> None:

@@ -8,12 +8,14 @@ import asyncio
 import json
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fleetdeck.core.commands import render
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
 from fleetdeck.core.commands.reporting import exit_code, say, warn_unreachable
 from fleetdeck.core.errors import UsageError
 from fleetdeck.core.intents import FleetIntents, IntentOutcome
+from fleetdeck.core.recording.recorder import recorded
 
 
 async def _settle_and_report(
@@ -71,7 +73,11 @@ async def cmd_run(intents: FleetIntents, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await intents.run_controller(stop, interval_s=args.interval)
+    if args.record is None:
+        await intents.run_controller(stop, interval_s=args.interval)
+        return DONE
+    async with recorded(intents, Path(args.record), max_bytes=args.record_max_size):
+        await intents.run_controller(stop, interval_s=args.interval)
     return DONE
 
 

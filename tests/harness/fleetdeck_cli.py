@@ -20,9 +20,9 @@ FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
 class EventStream:
     """A `fleetdeck run` subprocess whose JSON-line events are collected as they come."""
 
-    def __init__(self, inventory: Path) -> None:
+    def __init__(self, inventory: Path, *extra: str) -> None:
         self.process = subprocess.Popen(
-            [FLEETDECK, "run", str(inventory), "--interval", "1"],
+            [FLEETDECK, "run", str(inventory), "--interval", "1", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,  # never left unread: a full pipe would block it
             text=True,
@@ -79,10 +79,10 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def controller_running(inventory: Path) -> Iterator[EventStream]:
-    """`fleetdeck run` on `inventory` for the block; afterwards it is stopped and
-    `fleetdeck down` removes whatever the test left running."""
-    controller = EventStream(inventory)
+def controller_running(inventory: Path, *extra: str) -> Iterator[EventStream]:
+    """`fleetdeck run` on `inventory` (and `extra` arguments) for the block; afterwards
+    it is stopped and `fleetdeck down` removes whatever the test left running."""
+    controller = EventStream(inventory, *extra)
     try:
         yield controller
     finally:

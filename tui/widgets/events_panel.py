@@ -84,6 +84,14 @@ class EventsPanel(VerticalScroll, can_focus=False):
         if any(kept):
             self._redraw()
 
+    def forget_after(self, at: float) -> None:
+        """Drop the events dated after `at` (a replay sought back before them)."""
+        if self._events and self._events[0].time > at:
+            kept = [event for event in self._events if event.time <= at]
+            self._events.clear()
+            self._events.extend(kept)
+            self._redraw()
+
     def _insert(self, event: Event) -> bool:
         """Keep `event` in its place; False if it is not kept (not accepted, seen, or
         older than every event of a full panel)."""

@@ -27,8 +27,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 # Actions whose key stays on the line however narrow it gets (besides the palette):
-# help and the command line lead to every other key and command.
-KEPT_ACTIONS = frozenset({"help", "quit", "command_line"})
+# help and the command line lead to every other key and command; a replay's play/pause.
+KEPT_ACTIONS = frozenset({"help", "quit", "command_line", "play_pause"})
 
 
 @dataclass(frozen=True)
