@@ -259,6 +259,28 @@ class Engine:
             self.unreachable(),
         )
 
+    def plan_for(self, inventory: Inventory) -> Plan:
+        """The plan a changed `inventory` would make now, without taking it: what the
+        console's form shows before it saves. SecretError when one of its secret
+        references cannot be read (it could not be applied either)."""
+        secrets = {d.name: resolve_secrets(d) for d in inventory.deployments}
+        tokens = self._desired.restart_tokens()
+        hashes = {
+            (d.name, h.name): spec_hash(
+                vllm_argv(h, d), replica_env(h, d, (), secrets[d.name]), tokens.get(d.name, "")
+            )
+            for d in inventory.deployments
+            for h in inventory.hosts
+        }
+        return make_plan(
+            inventory,
+            self.observations(),
+            hashes,
+            self._desired.for_inventory(inventory).effective(),
+            self._clock(),
+            self.unreachable(),
+        )
+
     def report_holds(self, plan: Plan) -> None:
         """An event for each replacement held back, once while it is held (a controller
         plans every tick)."""

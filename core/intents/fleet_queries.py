@@ -69,6 +69,19 @@ class FleetQueries:
     def plan(self) -> Plan:
         return self._engine.plan()
 
+    def plan_for(self, inventory: Inventory) -> Plan:
+        """The plan a changed inventory would make now (the form's preview); nothing is
+        taken or written."""
+        return self._engine.plan_for(inventory)
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.inventory.source
+
+    def inventory_text(self) -> str:
+        """The inventory file as it is on disk now (the form edits this text)."""
+        return self.inventory.source.read_text(encoding="utf-8")
+
     @property
     def unreachable_hosts(self) -> list[str]:
         return self._engine.unreachable_hosts
