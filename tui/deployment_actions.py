@@ -109,7 +109,7 @@ class DeploymentActions(App[None]):
 
         def run() -> None:
             self._asked_desired[name] = target
-            self._run_action(name, what, call, summary)
+            self.run_fleet_action(name, what, call, summary)
 
         if target > 0:
             run()
@@ -124,7 +124,9 @@ class DeploymentActions(App[None]):
         name = name or self.selected_deployment()
         if name is not None and not self._refused():
             backend = self._backend
-            self._run_action(name, f"start {name}", lambda: backend.start(name), f"{name} started")
+            self.run_fleet_action(
+                name, f"start {name}", lambda: backend.start(name), f"{name} started"
+            )
 
     def action_stop(self, name: str | None = None) -> None:
         name = name or self.selected_deployment()
@@ -165,11 +167,11 @@ class DeploymentActions(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run_action(name, what, call, done)
+                self.run_fleet_action(name, what, call, done)
 
         self.push_screen(question, answered)
 
-    def _run_action(
+    def run_fleet_action(
         self,
         deployment: str,
         doing: str,

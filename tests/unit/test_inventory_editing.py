@@ -121,7 +121,7 @@ def test_a_cleared_key_is_removed_and_a_new_deployment_is_appended(inventory: Pa
     clone["name"] = "llama-2"
     check = check_edit(edited, inventory, form_data(clone).data, None)
     assert check.ok, check.errors
-    assert check.text.startswith(edited.rstrip("\n") + "\n\n[[deployments]]\nname = \"llama-2\"")
+    assert check.text.startswith(edited.rstrip("\n") + '\n\n[[deployments]]\nname = "llama-2"')
     assert check.inventory is not None
     assert [d.name for d in check.inventory.deployments] == ["llama", "phi", "llama-2"]
 
