@@ -46,7 +46,8 @@ from fleetdeck.tui.commands import (
 )
 from fleetdeck.tui.deployment_access import ClientHint
 from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS
-from fleetdeck.tui.inventory_edits import FORM_ACTIONS, InventoryEdits
+from fleetdeck.tui.host_trust import HostTrust
+from fleetdeck.tui.inventory_edits import FORM_ACTIONS
 from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
 from fleetdeck.tui.preferences import Preferences, PreferencesFile
 from fleetdeck.tui.screens.command import CommandScreen
@@ -88,7 +89,7 @@ def host_times(snapshot: FleetSnapshot) -> dict[str, float]:
 READONLY_MARKER = "read-only"
 
 
-class FleetdeckApp(InventoryEdits):
+class FleetdeckApp(HostTrust):
     # Absolute, so that a subclass in another module (a test's) finds it too.
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {FleetCommands}
@@ -207,6 +208,7 @@ class FleetdeckApp(InventoryEdits):
                 elif isinstance(screen, FleetFollower):
                     screen.follow()
         self.forget_settled_asks(snapshot)
+        self.offer_trust()
         if had_rows != bool(snapshot.deployments):
             self.refresh_bindings()
 
@@ -339,6 +341,9 @@ class FleetdeckApp(InventoryEdits):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("quit", "command_line") and isinstance(self.screen, DeploymentFormScreen):
             return False  # a key meant for a field must not throw the form away
+        if action == "trust_host":
+            modal = isinstance(self.screen, ModalScreen | DeploymentFormScreen)
+            return not modal and bool(self._offered_trust) and not self.readonly
         if action == "new_deployment":
             if isinstance(self.screen, ModalScreen) or self.screen is not self.screen_stack[0]:
                 return False

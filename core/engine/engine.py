@@ -301,6 +301,14 @@ class Engine:
             self.emit("placement.blocked", item.deployment, item.reason, "error")
         return outcome
 
+    def retry_host(self, name: str) -> None:
+        """Reach `name` again now rather than on its backoff: the next observe tries it,
+        and a running watch starts over (known_hosts was just changed for it)."""
+        session = self._sessions.get(name)
+        if session is not None:
+            session.recheck_soon()
+            self._watchers.retry_now(name)
+
     def replace_inventory(self, inventory: Inventory) -> None:
         """Take a changed inventory: new hosts get sessions, removed ones are closed later."""
         self._inventory = inventory

@@ -74,8 +74,8 @@ class ConsoleBackend(Protocol):
         ...
 
     # -- the trust dialog --------------------------------------------------------------
-    def host_errors(self) -> dict[str, str]:
-        """Why each unreachable host is unreachable (an unknown key is one reason)."""
+    def key_refusals(self) -> tuple[str, ...]:
+        """The hosts refused because known_hosts does not vouch for their key."""
         ...
 
     async def host_key(self, host: str) -> HostKeyReport:

@@ -245,6 +245,7 @@ class FleetIntents(FleetQueries):
     def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
         """Write a key shown by `host_key` to known_hosts; False if already trusted."""
         written = trust_host_key(report, replace=replace)
+        self._engine.retry_host(report.host)  # refused for this key a moment ago
         if written:
             self._engine.emit(
                 "host.trusted",

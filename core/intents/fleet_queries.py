@@ -15,6 +15,7 @@ from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.policy.plan import Plan
+from fleetdeck.hosts.errors import HostKeyRejected
 
 
 class FleetQueries:
@@ -92,6 +93,15 @@ class FleetQueries:
             name: str(self._engine.sessions[name].error or f"{name} is unreachable")
             for name in self._engine.unreachable_hosts
         }
+
+    def key_refusals(self) -> tuple[str, ...]:
+        """The hosts refused because known_hosts does not vouch for their key (unknown,
+        changed or revoked): those the console offers to trust."""
+        return tuple(
+            name
+            for name, session in self._engine.sessions.items()
+            if isinstance(session.error, HostKeyRejected)
+        )
 
     def overrides_in_force(self) -> dict[str, int]:
         return self._engine.desired.in_force()
