@@ -55,6 +55,14 @@ class InventoryEdit:
     summary: str
 
 
+def shown_path(path: Path) -> str:
+    """The inventory file as the person named it: relative to where they are, if under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 class DeploymentFormScreen(Screen[InventoryEdit | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True,
@@ -93,7 +101,7 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
             "edit": f"Edit {self.replacing}",
             "clone": f"Clone of {self._initial.get('name') or 'a deployment'}",
         }
-        yield Label(f"{titles[self.mode]} · {self._path}", id="form-title")
+        yield Label(f"{titles[self.mode]} · {shown_path(self._path)}", id="form-title")
         yield Static("", id="form-problems", markup=False)
         with VerticalScroll(id="form-body"):
             for group in GROUPS:

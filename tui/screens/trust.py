@@ -47,14 +47,15 @@ class TrustScreen(ModalScreen[bool]):
             if report.inventory_address in report.pattern
             else f"  (inventory address {report.inventory_address})"
         )
+        # A fingerprint gets a line of its own: cut short, it could not be compared.
         lines = [
             f"host         {report.host}",
             f"address      {report.pattern}{via}",
-            f"key          {report.algorithm} {report.fingerprint}",
+            f"algorithm    {report.algorithm}",
+            f"{'presents now' if self.changed else 'fingerprint '} {report.fingerprint}",
         ]
         if self.changed:
-            lines[2] = f"presents now {report.algorithm} {report.fingerprint}"
-            lines.append("listed       " + ", ".join(report.listed))
+            lines += [f"{'listed' if i == 0 else '':12} {fp}" for i, fp in enumerate(report.listed)]
         lines.append(f"known_hosts  {report.known_hosts}")
         with Vertical(id="trust-box"):
             yield Label(questions[report.standing], id="trust-question")
