@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from fleetdeck.core.fleet.snapshot import DeploymentStatus
 from fleetdeck.core.inventory import load_inventory
@@ -18,7 +18,6 @@ from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.deployment_form import DeploymentFormScreen
 from fleetdeck.tui.screens.path_prompt import PathPrompt
-from fleetdeck.tui.widgets.form_field import FormFieldRow
 from tests.tui.fleet_data import Notes, deployment, fleet, shown, until
 from tests.tui.form_backend import FormBackend
 
@@ -68,13 +67,28 @@ async def open_form(pilot: Pilot[None], key: str) -> DeploymentFormScreen:
     return screen
 
 
-def row(form: DeploymentFormScreen, key: str) -> FormFieldRow:
-    return form.query_one(f"#field-{key.replace('.', '--')}", FormFieldRow)
+class Row:
+    """One field as a test reads it."""
+
+    def __init__(self, form: DeploymentFormScreen, key: str) -> None:
+        self.widgets = form.field(key)
+
+    @property
+    def text(self) -> str:
+        return self.widgets.value.value
+
+    @property
+    def invalid(self) -> bool:
+        return self.widgets.label.has_class("-invalid")
+
+
+def row(form: DeploymentFormScreen, key: str) -> Row:
+    return Row(form, key)
 
 
 async def type_into(pilot: Pilot[None], form: DeploymentFormScreen, key: str, text: str) -> None:
     """Focus the field and type `text` over what it held, as a person would."""
-    field = row(form, key).query_one(Input)
+    field = form.field(key).value
     field.focus()
     await pilot.pause()
     field.value = ""
@@ -83,7 +97,7 @@ async def type_into(pilot: Pilot[None], form: DeploymentFormScreen, key: str, te
 
 
 def errors_of(form: DeploymentFormScreen, key: str) -> str:
-    return str(row(form, key).query_one(".form-error").render())
+    return str(form.field(key).error.render())
 
 
 async def save_and_confirm(pilot: Pilot[None]) -> ConfirmScreen:
@@ -100,7 +114,7 @@ async def test_create_writes_a_new_entry_after_the_plan_and_one_yes(inventory: P
     async with app.run_test(size=(100, 30)) as pilot:
         await shown(pilot, snapshot)
         form = await open_form(pilot, "n")
-        assert all(r.text == "" for r in form.query(FormFieldRow))
+        assert set(form.values().values()) == {""}
         await type_into(pilot, form, "name", "qwen")
         await type_into(pilot, form, "model", "Qwen/Qwen2.5-7B")
         await type_into(pilot, form, "replicas", "2")
@@ -138,8 +152,7 @@ async def test_edit_changes_the_entry_in_place_and_shows_the_roll(inventory: Pat
         assert row(form, "api_key").text == "env:LLAMA_KEY"
         assert row(form, "start_timeout").text == "20m"
         await type_into(pilot, form, "vllm.max_model_len", "16384")
-        row(form, "vllm.dtype").query_one(Select).value = "bfloat16"
-        await pilot.pause()
+        await type_into(pilot, form, "vllm.dtype", "bfloat16")
         question = await save_and_confirm(pilot)
         shown_text = str(question.query_one("#confirm-detail").render())
         # Rolling: a new replica with the new spec first; the old one stops once it is ready.
@@ -186,7 +199,7 @@ async def test_a_wrong_value_is_shown_beside_its_field_and_nothing_is_saved(
         await type_into(pilot, form, "replicas", "two")
         assert "must be at most 1.0, got 1.5" in errors_of(form, "vllm.gpu_memory_utilization")
         assert "whole number" in errors_of(form, "replicas")
-        assert row(form, "replicas").has_class("-invalid")
+        assert row(form, "replicas").invalid
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, DeploymentFormScreen), "no plan, no question"

@@ -67,7 +67,7 @@ def test_form_snapshot(
         await shown(pilot, snapshot)
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, DeploymentFormScreen))
-        field = app.screen.query_one("#field-replicas Input", Input)
+        field = app.screen.query_one("#field-replicas", Input)
         field.value = "-1"
         field.focus()
         await pilot.pause(0.2)

@@ -21,9 +21,9 @@ from typing import Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label, Select, Static
+from textual.widgets import Header, Input, Label, Static
 
 from fleetdeck.core.commands.render import plan_text
 from fleetdeck.core.errors import FleetdeckError
@@ -40,7 +40,7 @@ from fleetdeck.core.inventory.toml_layout import export_toml
 from fleetdeck.tui.error_notice import describe_error
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.path_prompt import PathPrompt
-from fleetdeck.tui.widgets.form_field import FormFieldRow
+from fleetdeck.tui.widgets.form_field import FieldInput, field_widgets
 from fleetdeck.tui.widgets.key_hints import KeyHints
 
 FormMode = Literal["new", "edit", "clone"]
@@ -53,6 +53,21 @@ class InventoryEdit:
     text: str
     based_on: str
     summary: str
+
+
+@dataclass(frozen=True)
+class FieldWidgets:
+    """One field's widgets that change with what was typed."""
+
+    label: Label
+    value: FieldInput
+    error: Static
+
+    def show(self, messages: list[str]) -> None:
+        self.error.update("\n".join(f"✗ {message}" for message in messages))
+        self.error.display = bool(messages)
+        self.label.set_class(bool(messages), "-invalid")
+        self.value.set_class(bool(messages), "-invalid")
 
 
 def shown_path(path: Path) -> str:
@@ -91,6 +106,7 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
         self._initial = form_values(data or {})
         self._base_text = backend.inventory_text()
         self._path = backend.inventory_path
+        self._fields: dict[str, FieldWidgets] = {}
         self.check: EditCheck | None = None
         self.read: FormData | None = None
 
@@ -106,28 +122,46 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
         with VerticalScroll(id="form-body"):
             for group in GROUPS:
                 yield Label(group, classes="form-group")
-                for spec in DEPLOYMENT_FIELDS:
-                    if spec.group == group:
-                        yield FormFieldRow(spec, self._initial.get(spec.key, ""))
+                with Container(classes="form-grid"):
+                    for spec in DEPLOYMENT_FIELDS:
+                        if spec.group == group:
+                            label, value, help_text, error = field_widgets(
+                                spec, self._initial.get(spec.key, "")
+                            )
+                            self._fields[spec.key] = FieldWidgets(label, value, error)
+                            yield from (label, value, help_text, error)
         yield KeyHints()
 
     def on_mount(self) -> None:
         self.sub_title = "* required · Ctrl+S save · Esc back"
-        self.query_one(Input).focus()
+        self.query_one(FieldInput).focus()
         self.validate()
 
     # -- live validation --------------------------------------------------------------
+    def field(self, key: str) -> FieldWidgets:
+        return self._fields[key]
+
     def values(self) -> dict[str, str]:
-        return {row.spec.key: row.text for row in self.query(FormFieldRow)}
+        return {key: field.value.value for key, field in self._fields.items()}
 
     def fill(self, values: Mapping[str, str]) -> None:
-        for row in self.query(FormFieldRow):
-            row.text = values.get(row.spec.key, "")
+        for key, field in self._fields.items():
+            field.value.value = values.get(key, "")
 
     def on_input_changed(self, _event: Input.Changed) -> None:
-        self.validate()
+        self._validate_soon()
 
-    def on_select_changed(self, _event: Select.Changed) -> None:
+    _validation_pending = False
+
+    def _validate_soon(self) -> None:
+        """One check for a batch of changes: filling 37 fields (mount, import) posts a
+        change each, and a check parses the whole inventory (~50 ms on a slow core)."""
+        if not self._validation_pending:
+            self._validation_pending = True
+            self.call_after_refresh(self._validate_pending)
+
+    def _validate_pending(self) -> None:
+        self._validation_pending = False
         self.validate()
 
     def validate(self) -> EditCheck:
@@ -140,8 +174,8 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
         if read.errors:  # a value that could not be read was left out of the check
             check = EditCheck(check.text, None, errors)
         self.read, self.check = read, EditCheck(check.text, check.inventory, errors)
-        for row in self.query(FormFieldRow):
-            row.show_errors(errors.get(row.spec.key, []))
+        for key, field in self._fields.items():
+            field.show(errors.get(key, []))
         general = errors.get(GENERAL, [])
         problems = self.query_one("#form-problems", Static)
         problems.update("\n".join(f"✗ {message}" for message in general))
@@ -180,10 +214,9 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
         self.app.push_screen(question, answered)
 
     def _focus_first_problem(self) -> None:
-        for row in self.query(FormFieldRow):
-            if row.has_class("-invalid"):
-                row.query_one(".form-value").focus()
-                row.scroll_visible()
+        for field in self._fields.values():
+            if field.error.display:
+                field.value.focus()
                 return
 
     def action_back(self) -> None:

@@ -1,15 +1,18 @@
-"""One row of the deployment form: the key, where to type its value, its help and default,
-and (when the inventory's models refuse the value) the error, right under it.
+"""One field of the deployment form: the key, where to type its value, its help and
+default, and (when the inventory's models refuse the value) the error, right under it.
 
-The row knows only its `FormField` (core/inventory/form_fields.py); reading the text as
-a value and judging it happen in core, on the screen's behalf.
+Four plain widgets a field, laid out by the group's grid (key | value, then help and
+error across both columns), no container of their own: at 37 fields, a container per
+row and a drop-down per choice made the form take seconds to open on a slow machine
+(each widget is styled and laid out). A choice is typed, with the choices suggested as
+you type and listed in the help. Reading the text as a value and judging it happen in
+core (core/inventory/form_fields.py), on the screen's behalf.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.suggester import SuggestFromList
+from textual.widgets import Input, Label, Static
 
 from fleetdeck.core.inventory.form_fields import FieldKind, FormField
 
@@ -20,61 +23,41 @@ PLACEHOLDERS = {
 }
 
 
-class FormFieldRow(Vertical):
+def field_id(key: str) -> str:
+    return "field-" + key.replace(".", "--")
+
+
+class FieldInput(Input):
+    """The value of one field, as text; "" leaves the key out (its default applies)."""
+
     def __init__(self, spec: FormField, value: str) -> None:
-        super().__init__(classes="form-row", id=f"field-{spec.key.replace('.', '--')}")
+        placeholder = f"default {spec.default}" if spec.default else ""
+        placeholder = placeholder or PLACEHOLDERS.get(spec.kind, "")
+        suggester = SuggestFromList(spec.choices, case_sensitive=False) if spec.choices else None
+        super().__init__(
+            value,
+            placeholder=placeholder,
+            compact=True,
+            select_on_focus=False,
+            suggester=suggester,
+            id=field_id(spec.key),
+            classes="form-value",
+        )
         self.spec = spec
-        self._value = value
 
-    def compose(self) -> ComposeResult:
-        spec = self.spec
-        label = spec.key + (" *" if spec.required else "")
-        with Horizontal(classes="form-line"):
-            yield Label(label, classes="form-key")
-            if spec.kind is FieldKind.CHOICE:
-                unset = f"default ({spec.default})" if spec.default else "unset"
-                yield Select(
-                    [(choice, choice) for choice in spec.choices],
-                    prompt=unset,
-                    value=self._value if self._value in spec.choices else Select.NULL,
-                    compact=True,
-                    classes="form-value",
-                )
-            else:
-                placeholder = spec.default or PLACEHOLDERS.get(spec.kind, "")
-                if spec.default:
-                    placeholder = f"default {spec.default}"
-                yield Input(
-                    self._value,
-                    placeholder=placeholder,
-                    compact=True,
-                    select_on_focus=False,
-                    classes="form-value",
-                )
-        default = f" Default: {spec.default}." if spec.default else ""
-        yield Static(spec.help + default, classes="form-help", markup=False)
-        error = Static("", classes="form-error", markup=False)
-        error.display = False
-        yield error
 
-    @property
-    def text(self) -> str:
-        """What the row holds now, as text ("" for unset)."""
-        if self.spec.kind is FieldKind.CHOICE:
-            value = self.query_one(Select).value
-            return "" if value is Select.NULL else str(value)
-        return self.query_one(Input).value
-
-    @text.setter
-    def text(self, value: str) -> None:
-        if self.spec.kind is FieldKind.CHOICE:
-            select: Select[str] = self.query_one(Select)
-            select.value = value if value in self.spec.choices else Select.NULL
-        else:
-            self.query_one(Input).value = value
-
-    def show_errors(self, messages: list[str]) -> None:
-        error = self.query_one(".form-error", Static)
-        error.update("\n".join(f"✗ {message}" for message in messages))
-        error.display = bool(messages)
-        self.set_class(bool(messages), "-invalid")
+def field_widgets(spec: FormField, value: str) -> tuple[Label, FieldInput, Static, Static]:
+    """The key, the value, the help (with default and choices) and the error line."""
+    notes = [spec.help]
+    if spec.choices:
+        notes.append("One of: " + ", ".join(spec.choices) + ".")
+    if spec.default:
+        notes.append(f"Default: {spec.default}.")
+    error = Static("", classes="form-error", markup=False)
+    error.display = False
+    return (
+        Label(spec.key + (" *" if spec.required else ""), classes="form-key"),
+        FieldInput(spec, value),
+        Static(" ".join(notes), classes="form-help", markup=False),
+        error,
+    )
