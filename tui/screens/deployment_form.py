@@ -125,11 +125,11 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
                 with Container(classes="form-grid"):
                     for spec in DEPLOYMENT_FIELDS:
                         if spec.group == group:
-                            label, value, help_text, error = field_widgets(
+                            line, label, value, help_text, error = field_widgets(
                                 spec, self._initial.get(spec.key, "")
                             )
                             self._fields[spec.key] = FieldWidgets(label, value, error)
-                            yield from (label, value, help_text, error)
+                            yield from (line, help_text, error)
         yield KeyHints()
 
     def on_mount(self) -> None:

@@ -1,16 +1,16 @@
 """One field of the deployment form: the key, where to type its value, its help and
 default, and (when the inventory's models refuse the value) the error, right under it.
 
-Four plain widgets a field, laid out by the group's grid (key | value, then help and
-error across both columns), no container of their own: at 37 fields, a container per
-row and a drop-down per choice made the form take seconds to open on a slow machine
-(each widget is styled and laid out). A choice is typed, with the choices suggested as
-you type and listed in the help. Reading the text as a value and judging it happen in
-core (core/inventory/form_fields.py), on the screen's behalf.
+Five plain widgets a field (a line holding the key and the value, then the help and
+the error): at 37 fields, a container per row and a drop-down per choice made the form
+take seconds to open on a slow machine (each widget is styled and laid out). A choice
+is typed, with the choices suggested as you type and listed in the help. Reading the
+text as a value and judging it happen in core (core/inventory/form_fields.py).
 """
 
 from __future__ import annotations
 
+from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static
 
@@ -46,8 +46,11 @@ class FieldInput(Input):
         self.spec = spec
 
 
-def field_widgets(spec: FormField, value: str) -> tuple[Label, FieldInput, Static, Static]:
-    """The key, the value, the help (with default and choices) and the error line."""
+def field_widgets(
+    spec: FormField, value: str
+) -> tuple[Horizontal, Label, FieldInput, Static, Static]:
+    """The line with the key and the value, the help (with default and choices) and the
+    error line; the key and value are returned too, as the screen keeps them."""
     notes = [spec.help]
     if spec.choices:
         notes.append("One of: " + ", ".join(spec.choices) + ".")
@@ -55,9 +58,12 @@ def field_widgets(spec: FormField, value: str) -> tuple[Label, FieldInput, Stati
         notes.append(f"Default: {spec.default}.")
     error = Static("", classes="form-error", markup=False)
     error.display = False
+    label = Label(spec.key + (" *" if spec.required else ""), classes="form-key")
+    entry = FieldInput(spec, value)
     return (
-        Label(spec.key + (" *" if spec.required else ""), classes="form-key"),
-        FieldInput(spec, value),
+        Horizontal(label, entry, classes="form-line"),
+        label,
+        entry,
         Static(" ".join(notes), classes="form-help", markup=False),
         error,
     )
