@@ -16,6 +16,7 @@ from fleetdeck.core.fleet.snapshot import DeploymentStatus
 from fleetdeck.core.intents.host_keys import HostKeyReport, KeyStanding
 from fleetdeck.hosts.known_hosts import KeyLookup
 from fleetdeck.tui.app import FleetdeckApp
+from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.deployment_form import DeploymentFormScreen
 from fleetdeck.tui.screens.trust import TrustScreen
 from tests.tui.fleet_data import deployment, fleet, shown, until
@@ -55,10 +56,11 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("state", ["error", "plan"])
 def test_form_snapshot(
-    snap_compare: Callable[..., bool], in_tmp: Path, size: tuple[int, int]
+    snap_compare: Callable[..., bool], in_tmp: Path, size: tuple[int, int], state: str
 ) -> None:
-    backend = FormBackend(in_tmp)
+    backend = FormBackend(in_tmp, running=("llama",))
     snapshot = fleet(deployment("llama", DeploymentStatus.ACTIVE))
     backend.push(snapshot)
     app = FleetdeckApp(backend, title="fleetdeck · lab", refresh_s=0.01)
@@ -68,9 +70,13 @@ def test_form_snapshot(
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, DeploymentFormScreen))
         field = app.screen.query_one("#field-replicas", Input)
-        field.value = "-1"
+        field.value = "-1" if state == "error" else "3"
         field.focus()
         await pilot.pause(0.2)
+        if state == "plan":  # what will start, roll or stop, and the one question
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

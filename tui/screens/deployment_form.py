@@ -203,7 +203,9 @@ class DeploymentFormScreen(Screen[InventoryEdit | None]):
             return
         name = str((self.read.data if self.read else {}).get("name", ""))
         shown = plan_text(check.inventory.fleet.name, plan)
-        question = ConfirmScreen(f"Save {self._path.name} and apply this plan?", shown)
+        question = ConfirmScreen(
+            f"Save {self._path.name} and apply this plan?", shown, long_detail=True
+        )
         verb = {"new": "added", "edit": "changed", "clone": "added"}[self.mode]
         edit = InventoryEdit(check.text, self._base_text, f"{name} {verb} in {self._path.name}")
 
