@@ -52,16 +52,16 @@ class InventoryEdits(DeploymentActions):
         try:
             if name is not None:
                 data = deployment_data(self._backend.inventory_text(), name)
-        except (OSError, ValueError, FleetdeckError) as exc:
-            notice = describe_error(exc, doing=f"read {name} from the inventory",
+            if mode == "clone":
+                # A copy needs its own name, and its own endpoint port (two cannot share one).
+                data = {k: v for k, v in data.items() if k != "endpoint_port"}
+                data["name"] = f"{name}-copy"
+            form = DeploymentFormScreen(self._backend, mode, data, replacing=name)
+        except (OSError, UnicodeDecodeError, ValueError, FleetdeckError) as exc:
+            notice = describe_error(exc, doing="read the inventory file",
                                     fallback_step="check the inventory file")  # fmt: skip
             self.notify(notice.body, title=notice.title, severity="error", timeout=20)
             return
-        if mode == "clone":
-            # A copy needs its own name, and its own endpoint port (two cannot share one).
-            data = {k: v for k, v in data.items() if k != "endpoint_port"}
-            data["name"] = f"{name}-copy"
-        form = DeploymentFormScreen(self._backend, mode, data, replacing=name)
         self.push_screen(form, self._apply_edit)
 
     def _apply_edit(self, edit: InventoryEdit | None) -> None:

@@ -241,3 +241,16 @@ async def test_export_and_import_use_the_export_format(inventory: Path, tmp_path
         assert row(form, "api_key").text == "env:LLAMA_KEY"
         await type_into(pilot, form, "name", "llama-32")
         assert form.check is not None and form.check.ok, form.check.errors
+
+
+async def test_an_unreadable_inventory_is_told_and_opens_no_form(inventory: Path) -> None:
+    backend = FormBackend(inventory)
+    app, snapshot = console(backend)
+    notes = Notes()
+    async with app.run_test(size=(100, 30), message_hook=notes) as pilot:
+        await shown(pilot, snapshot)
+        inventory.unlink()
+        await pilot.press("n")
+        await until(pilot, lambda: bool(notes.all))
+        assert "No such file" in notes.all[-1].message
+        assert not isinstance(app.screen, DeploymentFormScreen)
