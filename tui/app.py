@@ -11,7 +11,8 @@ Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` li
 `:` opens the command line (tui/commands.py declares every command once: the command
 line, the ctrl+p palette and the help are built from that table). `/` filters the
 deployments (tui/widgets/filter_input.py); the tables sort and move themselves
-(`o`/`O`, j/k/g/G); `h` opens the hosts, `l` the logs.
+(`o`/`O`, j/k/g/G); `h` opens the hosts, `l` the logs; `n`, `E` and `c` open the
+deployment form (new, edit, clone: tui/inventory_edits.py).
 """
 
 from __future__ import annotations
@@ -44,12 +45,15 @@ from fleetdeck.tui.commands import (
     parse,
 )
 from fleetdeck.tui.deployment_access import ClientHint
-from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS, DeploymentActions
+from fleetdeck.tui.deployment_actions import ACTION_WORKER, DEPLOYMENT_ACTIONS
+from fleetdeck.tui.host_trust import HostTrust
+from fleetdeck.tui.inventory_edits import FORM_ACTIONS
 from fleetdeck.tui.messages import DeploymentSelected, EventReceived, SnapshotReceived
 from fleetdeck.tui.preferences import Preferences, PreferencesFile
 from fleetdeck.tui.screens.command import CommandScreen
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.deployment import DeploymentScreen
+from fleetdeck.tui.screens.deployment_form import DeploymentFormScreen
 from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.screens.help import HelpScreen, key_rows
 from fleetdeck.tui.screens.hosts import HostsScreen
@@ -85,7 +89,7 @@ def host_times(snapshot: FleetSnapshot) -> dict[str, float]:
 READONLY_MARKER = "read-only"
 
 
-class FleetdeckApp(DeploymentActions):
+class FleetdeckApp(HostTrust):
     READONLY_REASON = "this console is read-only"
     """Why the command line refuses a command that changes the fleet."""
     # Absolute, so that a subclass in another module (a test's) finds it too.
@@ -206,6 +210,7 @@ class FleetdeckApp(DeploymentActions):
                 elif isinstance(screen, FleetFollower):
                     screen.follow()
         self.forget_settled_asks(snapshot)
+        self.offer_trust()
         if had_rows != bool(snapshot.deployments):
             self.refresh_bindings()
 
@@ -336,10 +341,19 @@ class FleetdeckApp(DeploymentActions):
         self.push_screen(question, lambda yes: self.exit() if yes else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in DEPLOYMENT_ACTIONS:
+        if action in ("quit", "command_line") and isinstance(self.screen, DeploymentFormScreen):
+            return False  # a key meant for a field must not throw the form away
+        if action == "trust_host":
+            modal = isinstance(self.screen, ModalScreen | DeploymentFormScreen)
+            return not modal and bool(self._offered_trust) and not self.readonly
+        if action == "new_deployment":
+            if isinstance(self.screen, ModalScreen) or self.screen is not self.screen_stack[0]:
+                return False
+            return None if self.readonly else True
+        if action in DEPLOYMENT_ACTIONS or action in FORM_ACTIONS:
             # Hidden on the hosts and logs screens: their keys (s saves a log) come first,
             # and the fleet table's cursor row is out of sight there.
-            hidden = isinstance(self.screen, (FleetFollower, LogsScreen))
+            hidden = isinstance(self.screen, (FleetFollower, LogsScreen, DeploymentFormScreen))
             return not hidden and self.deployment_action_allowed()
         if action in ("toggle_events", "hosts", "open_filter"):
             return self.screen is self.screen_stack[0]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-ArgKind = Literal["deployment", "count", "theme"]
+ArgKind = Literal["deployment", "host", "count", "theme"]
 JumpKind = Literal["deployment", "host"]
 
 
@@ -49,6 +49,15 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
                    "stop", True),
     ConsoleCommand("restart", (_NAME,), "rolling restart of a deployment (asks first)",
                    "restart", True),
+    ConsoleCommand("new", (), "a new deployment, in a form that writes the inventory",
+                   "new_deployment", True),
+    ConsoleCommand("edit", (_NAME,), "edit a deployment's inventory entry in a form",
+                   "edit_deployment", True),
+    ConsoleCommand("clone", (_NAME,), "a new deployment, starting from a copy of this one",
+                   "clone_deployment", True),
+    ConsoleCommand("trust", (Arg("HOST", "host"),),
+                   "check a host's key and trust it (shows the fingerprint first)",
+                   "trust_host", True),
     ConsoleCommand("hosts", (), "the hosts screen", "hosts"),
     ConsoleCommand("logs", (_NAME,), "a deployment's logs", "open_logs"),
     ConsoleCommand("events", (), "show / hide the events panel", "toggle_events"),
@@ -83,6 +92,8 @@ class Names:
             return self.deployments
         if kind == "theme":
             return self.themes
+        if kind == "host":
+            return self.hosts
         return ()  # a count is typed, not picked
 
 

@@ -111,7 +111,7 @@ class DeploymentActions(App[None]):
 
         def run() -> None:
             self._asked_desired[name] = target
-            self._run_action(name, what, call, summary)
+            self.run_fleet_action(name, what, call, summary)
 
         if target > 0:
             run()
@@ -126,7 +126,9 @@ class DeploymentActions(App[None]):
         name = name or self.selected_deployment()
         if name is not None and not self._refused():
             backend = self._backend
-            self._run_action(name, f"start {name}", lambda: backend.start(name), f"{name} started")
+            self.run_fleet_action(
+                name, f"start {name}", lambda: backend.start(name), f"{name} started"
+            )
 
     def action_stop(self, name: str | None = None) -> None:
         name = name or self.selected_deployment()
@@ -167,11 +169,11 @@ class DeploymentActions(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._run_action(name, what, call, done)
+                self.run_fleet_action(name, what, call, done)
 
         self.push_screen(question, answered)
 
-    def _run_action(
+    def run_fleet_action(
         self,
         deployment: str,
         doing: str,

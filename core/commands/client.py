@@ -7,9 +7,9 @@ import argparse
 import json
 
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
-from fleetdeck.core.commands.export_format import export_toml
 from fleetdeck.core.commands.reporting import say
 from fleetdeck.core.intents import FleetIntents
+from fleetdeck.core.inventory.toml_layout import export_toml
 
 
 async def cmd_test(intents: FleetIntents, args: argparse.Namespace) -> int:

@@ -55,6 +55,8 @@ class Controller:
                 "inventory.invalid", str(source), f"{exc}; keeping the last good one", "error"
             )
             return
+        if inventory == self.engine.inventory:
+            return  # taken already (the console's form saved it)
         self.engine.replace_inventory(inventory)
         self.engine.emit("inventory.reloaded", str(source), "applying the changed inventory")
 

@@ -278,6 +278,28 @@ class Engine:
             self.unreachable(),
         )
 
+    def plan_for(self, inventory: Inventory) -> Plan:
+        """The plan a changed `inventory` would make now, without taking it: what the
+        console's form shows before it saves. SecretError when one of its secret
+        references cannot be read (it could not be applied either)."""
+        secrets = {d.name: resolve_secrets(d) for d in inventory.deployments}
+        tokens = self._desired.restart_tokens()
+        hashes = {
+            (d.name, h.name): spec_hash(
+                vllm_argv(h, d), replica_env(h, d, (), secrets[d.name]), tokens.get(d.name, "")
+            )
+            for d in inventory.deployments
+            for h in inventory.hosts
+        }
+        return make_plan(
+            inventory,
+            self.observations(),
+            hashes,
+            self._desired.for_inventory(inventory).effective(),
+            self._clock(),
+            self.unreachable(),
+        )
+
     def report_holds(self, plan: Plan) -> None:
         """An event for each replacement held back, once while it is held (a controller
         plans every tick)."""
@@ -297,6 +319,14 @@ class Engine:
         for item in plan.unschedulable:
             self.emit("placement.blocked", item.deployment, item.reason, "error")
         return outcome
+
+    def retry_host(self, name: str) -> None:
+        """Reach `name` again now rather than on its backoff: the next observe tries it,
+        and a running watch starts over (known_hosts was just changed for it)."""
+        session = self._sessions.get(name)
+        if session is not None:
+            session.recheck_soon()
+            self._watchers.retry_now(name)
 
     def replace_inventory(self, inventory: Inventory) -> None:
         """Take a changed inventory: new hosts get sessions, removed ones are closed later."""

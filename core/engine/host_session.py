@@ -148,5 +148,9 @@ class HostSession:
         self.error = error
         self.observation = None
 
+    def recheck_soon(self) -> None:
+        """The next `observe` tries the host again at once (its key was just trusted)."""
+        self._unreachable_at = 0.0
+
     async def close(self) -> None:
         await self.transport.close()

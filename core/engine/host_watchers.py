@@ -88,6 +88,13 @@ class HostWatchers:
                     self._watch_host(session), name=f"watch:{id(session)}"
                 )
 
+    def retry_now(self, name: str) -> None:
+        """Watch `name` again at once, not after its backoff (its key was just trusted)."""
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+        self.sync()
+
     async def _watch_host(self, session: HostSession) -> None:
         timer = BackoffTimer(WATCH_BACKOFF)
         while True:

@@ -8,11 +8,15 @@ implementation each.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents.host_keys import HostKeyReport
 from fleetdeck.core.intents.outcome import IntentOutcome
+from fleetdeck.core.inventory import Inventory
+from fleetdeck.core.policy.plan import Plan
 
 
 class ConsoleBackend(Protocol):
@@ -49,3 +53,35 @@ class ConsoleBackend(Protocol):
     async def start(self, deployment: str) -> IntentOutcome: ...
 
     async def restart(self, deployment: str) -> IntentOutcome: ...
+
+    # -- the deployment form -----------------------------------------------------------
+    @property
+    def inventory_path(self) -> Path:
+        """The inventory file the form edits."""
+        ...
+
+    def inventory_text(self) -> str:
+        """That file's text as it is on disk now."""
+        ...
+
+    def plan_for(self, inventory: Inventory) -> Plan:
+        """The plan a changed inventory would make now (shown before saving)."""
+        ...
+
+    async def apply_inventory(self, text: str, *, based_on: str) -> IntentOutcome:
+        """Write `text` as the inventory (refused if the file is no longer `based_on`),
+        take it and apply it: the CLI's `apply`."""
+        ...
+
+    # -- the trust dialog --------------------------------------------------------------
+    def key_refusals(self) -> tuple[str, ...]:
+        """The hosts refused because known_hosts does not vouch for their key."""
+        ...
+
+    async def host_key(self, host: str) -> HostKeyReport:
+        """The key `host` presents and how its known_hosts stands towards it."""
+        ...
+
+    def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
+        """Write that key to known_hosts (`fleetdeck trust`'s own code)."""
+        ...

@@ -1,8 +1,9 @@
 """The front door to the engine: every verb that the console and the CLI offer.
 
 One implementation per verb (apply, scale, start, stop, restart, forget-failed, down,
-follow-logs, trust, test, export), so the console and the CLI cannot drift: the CLI
-calls a verb and then, to honour --wait, `settle()`; the console calls the same verb
+follow-logs, trust, test, export), so the console and the CLI cannot drift; the
+console's form saves with `apply_inventory`, which writes the file and then `apply`s.
+The CLI calls a verb and then, to honour --wait, `settle()`; the console calls the same verb
 and lets the controller it runs alongside carry on.
 
 Who acts: a verb records the intent (overrides, restart token, an event), then applies
@@ -34,7 +35,8 @@ from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
 from fleetdeck.core.intents.outcome import NOTHING_DONE, IntentOutcome
 from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
-from fleetdeck.core.inventory import MAX_REPLICAS, Deployment
+from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, parse_inventory
+from fleetdeck.core.inventory.editing import write_inventory
 from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
 from fleetdeck.hosts.log_follower import StreamBroken
 
@@ -119,6 +121,23 @@ class FleetIntents(FleetQueries):
         ):
             return None
         return sum(len(h.gpus) // need for h in hosts)
+
+    async def apply_inventory(self, text: str, *, based_on: str) -> IntentOutcome:
+        """Write `text` as the inventory file (the console's form saves this way), take
+        it, then `apply`: the same step as the CLI's. Refused, nothing written, when
+        `text` does not load or the file is no longer `based_on` (edited meanwhile)."""
+        source = self.inventory.source
+        inventory = parse_inventory(text, source)  # InventoryError: nothing written
+        if await asyncio.to_thread(source.read_text, encoding="utf-8") != based_on:
+            raise UsageError(
+                f"{source} changed on disk while the form was open",
+                "saving would overwrite that change",
+                "nothing was written; open the form again to edit the file as it is now",
+            )
+        await asyncio.to_thread(write_inventory, source, text)
+        self._engine.replace_inventory(inventory)
+        self._engine.emit("inventory.edited", str(source), f"saved by {self._by('form')}")
+        return await self.apply()
 
     async def forget_failed(self, deployment: str) -> ApplyOutcome:
         """Remove the replicas given up on (kept with their reason and log until now).
@@ -226,6 +245,7 @@ class FleetIntents(FleetQueries):
     def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
         """Write a key shown by `host_key` to known_hosts; False if already trusted."""
         written = trust_host_key(report, replace=replace)
+        self._engine.retry_host(report.host)  # refused for this key a moment ago
         if written:
             self._engine.emit(
                 "host.trusted",

@@ -15,6 +15,7 @@ from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.policy.plan import Plan
+from fleetdeck.hosts.errors import HostKeyRejected
 
 
 class FleetQueries:
@@ -69,6 +70,19 @@ class FleetQueries:
     def plan(self) -> Plan:
         return self._engine.plan()
 
+    def plan_for(self, inventory: Inventory) -> Plan:
+        """The plan a changed inventory would make now (the form's preview); nothing is
+        taken or written."""
+        return self._engine.plan_for(inventory)
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.inventory.source
+
+    def inventory_text(self) -> str:
+        """The inventory file as it is on disk now (the form edits this text)."""
+        return self.inventory.source.read_text(encoding="utf-8")
+
     @property
     def unreachable_hosts(self) -> list[str]:
         return self._engine.unreachable_hosts
@@ -79,6 +93,15 @@ class FleetQueries:
             name: str(self._engine.sessions[name].error or f"{name} is unreachable")
             for name in self._engine.unreachable_hosts
         }
+
+    def key_refusals(self) -> tuple[str, ...]:
+        """The hosts refused because known_hosts does not vouch for their key (unknown,
+        changed or revoked): those the console offers to trust."""
+        return tuple(
+            name
+            for name, session in self._engine.sessions.items()
+            if isinstance(session.error, HostKeyRejected)
+        )
 
     def overrides_in_force(self) -> dict[str, int]:
         return self._engine.desired.in_force()

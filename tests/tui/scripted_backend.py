@@ -17,6 +17,7 @@ from fleetdeck.core.errors import UsageError
 from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents import IntentOutcome
+from fleetdeck.core.intents.host_keys import HostKeyReport
 
 _END = object()
 
@@ -54,6 +55,12 @@ class ScriptedBackend:
         """When set by a test, `event_history` waits for it (a slow journal)."""
         self.history_error: BaseException | None = None
         """When set, `event_history` raises it (an unreadable journal)."""
+        self.refused_keys: tuple[str, ...] = ()
+        """What `key_refusals` says: the hosts refused for their key."""
+        self.key_reports: dict[str, HostKeyReport] = {}
+        """Host -> what `host_key` returns."""
+        self.trusted: list[tuple[str, bool]] = []
+        """Every `trust` call: (host, replace)."""
         for item in snapshots:
             self.push(item)
 
@@ -151,6 +158,17 @@ class ScriptedBackend:
 
     async def restart(self, deployment: str) -> IntentOutcome:
         return await self._act("restart", deployment)
+
+    def key_refusals(self) -> tuple[str, ...]:
+        return self.refused_keys
+
+    async def host_key(self, host: str) -> HostKeyReport:
+        await asyncio.sleep(0)
+        return self.key_reports[host]
+
+    def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
+        self.trusted.append((report.host, replace))
+        return True
 
     async def _act(
         self, action: str, deployment: str, replicas: int | None = None

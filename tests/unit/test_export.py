@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from fleetdeck.core.commands.export_format import export_toml
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.errors import InventoryError
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import load_inventory, parse_inventory
+from fleetdeck.core.inventory.toml_layout import export_toml
 
 INVENTORY = """
 [fleet]

@@ -3,7 +3,7 @@
 The detail screen fetches the entry through the backend's `export` (what the user wrote,
 secrets as `{ env = "NAME" }` / `{ file = "PATH" }` references, never their values) each
 time the panel is opened, so an inventory reloaded since shows as it is now. The TOML
-layout is `fleetdeck export`'s own (core/commands/export_format.py), so the console and
+layout is `fleetdeck export`'s own (core/inventory/toml_layout.py), so the console and
 the CLI agree on what an entry looks like.
 """
 
@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from fleetdeck.core.commands.export_format import export_toml
+from fleetdeck.core.inventory.toml_layout import export_toml
 
 
 def inventory_lines(data: dict[str, Any]) -> list[str]:

@@ -1,4 +1,5 @@
-"""`fleetdeck export` as TOML: one `[[deployments]]` entry that pastes into an inventory.
+"""A deployment as TOML: the `[[deployments]]` entry that `fleetdeck export` prints and
+the console's form writes into the inventory.
 
 tomlkit writes the TOML (quoting, escapes, key syntax); this module only chooses the
 layout. A small table of plain values (a secret reference `{ env = "X" }`, labels)
@@ -23,41 +24,42 @@ def export_toml(data: dict[str, Any], source: str) -> str:
     document = tomlkit.document()
     document.add(tomlkit.comment(f"exported by fleetdeck from {source}"))
     entries = tomlkit.aot()
-    entries.append(_table(data))
+    entries.append(deployment_table(data))
     document.append("deployments", entries)
     return tomlkit.dumps(document)
 
 
-def _table(data: dict[str, Any]) -> Table:
+def deployment_table(data: dict[str, Any]) -> Table:
+    """`data` as a TOML table in the layout above (also used for any nested table)."""
     table = tomlkit.table()
     # Plain keys first: a key written after a sub-table's header would belong to it.
     for key, item in data.items():
-        if not _is_sub_table(item):
-            table.add(key, _inline(item))
+        if not is_sub_table(item):
+            table.add(key, inline_value(item))
     for key, item in data.items():
-        if _is_sub_table(item):
-            table.add(key, _table(item))
+        if is_sub_table(item):
+            table.add(key, deployment_table(item))
     return table
 
 
-def _is_sub_table(item: Any) -> bool:
+def is_sub_table(item: Any) -> bool:
     if not isinstance(item, dict):
         return False
     nested = any(isinstance(value, dict | list | tuple) for value in item.values())
     return nested or len(item) > INLINE_MAX_KEYS
 
 
-def _inline(item: Any) -> Any:
+def inline_value(item: Any) -> Any:
     """A value for one line: dicts (also those inside lists) become inline tables."""
     if isinstance(item, dict):
         inline: InlineTable = tomlkit.inline_table()
         for key, value in item.items():
-            inline.append(key, _inline(value))
+            inline.append(key, inline_value(value))
         _pad(inline)
         return inline
     if isinstance(item, list | tuple):
         array = tomlkit.array()
-        array.extend(_inline(value) for value in item)
+        array.extend(inline_value(value) for value in item)
         return array
     return item
 
