@@ -8,12 +8,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from fleetdeck.core.errors import UsageError
 from fleetdeck.core.fleet.events import Event, of_deployment
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
+from fleetdeck.core.intents.host_keys import HostKeyReport
 from fleetdeck.core.intents.outcome import IntentOutcome
+from fleetdeck.core.inventory import Inventory
+from fleetdeck.core.policy.plan import Plan
 from fleetdeck.core.recording.reader import Recording
 
 SPEEDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -180,3 +184,26 @@ class ReplaySource:
 
     async def restart(self, deployment: str) -> IntentOutcome:
         raise UsageError(f"cannot restart {deployment}", REFUSED, "open the live console for that")
+
+    # -- the form and the trust dialog: the past has no inventory to edit, no host to trust
+    @property
+    def inventory_path(self) -> Path:
+        return self.recording.path
+
+    def inventory_text(self) -> str:
+        raise UsageError("cannot edit the inventory", REFUSED, "open the live console for that")
+
+    def plan_for(self, inventory: Inventory) -> Plan:
+        raise UsageError("cannot plan a change", REFUSED, "open the live console for that")
+
+    async def apply_inventory(self, text: str, *, based_on: str) -> IntentOutcome:
+        raise UsageError("cannot apply an inventory", REFUSED, "open the live console for that")
+
+    def key_refusals(self) -> tuple[str, ...]:
+        return ()  # a recording holds no live connection to refuse
+
+    async def host_key(self, host: str) -> HostKeyReport:
+        raise UsageError(f"cannot read {host}'s key", REFUSED, "open the live console for that")
+
+    def trust(self, report: HostKeyReport, *, replace: bool = False) -> bool:
+        raise UsageError("cannot trust a host key", REFUSED, "open the live console for that")
