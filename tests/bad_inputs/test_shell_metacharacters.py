@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from fleetdeck.core.errors import InventoryError
 from fleetdeck.core.inventory import Deployment, Host, Inventory, parse_inventory
 from fleetdeck.core.policy.launch_spec import replica_env, vllm_argv
-from fleetdeck.hosts.host_program import INSTALLER, HostProgram, LaunchRequest
+from fleetdeck.hosts.host_program import BOOTSTRAP, HostProgram, LaunchRequest
 from fleetdeck.hosts.transport import CommandResult, command_line
 from tests.bad_inputs.cases import BASE
 
@@ -162,8 +162,9 @@ class RecordingTransport:
         self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
         self.calls.append((list(argv), stdin))
-        if argv[1:3] == ["-c", INSTALLER]:
-            # What the installer prints: the zipapp's path under the expanded state dir.
+        if argv[1:3] == ["-c", BOOTSTRAP] and len(argv) == 6:
+            # The bootstrap with no command installs: it prints the zipapp's path under
+            # the expanded state dir.
             state_dir = os.path.abspath(os.path.expanduser(argv[3]))
             return CommandResult(0, f"{state_dir}/.bin/{argv[4]}\n", "")
         return CommandResult(0, json.dumps({"ok": True, "port": 8100}) + "\n", "")
@@ -214,10 +215,12 @@ def _assert_reaches_the_host_literally(field: Field, value: str, inventory: Inve
     for argv, _ in transport.calls:
         # The remote shell splits the line back into exactly these words.
         assert shlex.split(command_line(argv)) == argv
-    install, launch = transport.calls
-    assert install[0][3] == host.state_dir  # one word, unexpanded: the host expands ~
-    request = json.loads(launch[1] or b"")
-    assert launch[0][2] == "launch"  # the request travels on stdin, never in argv
+    # One exec: the bootstrap, its state dir, the program's name and hash, the command.
+    [(argv, stdin)] = transport.calls
+    assert argv[3] == host.state_dir  # one word, unexpanded: the host expands ~
+    assert argv[6:] == ["launch"]  # the request travels on stdin, never in argv
+    size, _, rest = (stdin or b"").partition(b"\n")
+    request = json.loads(rest[int(size) :])  # after the zipapp, when one is sent
     assert request["state_dir"] == host.state_dir
     assert request["deployment"] == deployment.name
     assert request["argv"] == list(vllm_argv(host, deployment))
