@@ -349,7 +349,9 @@ class FleetdeckApp(HostTrust):
         if action == "new_deployment":
             if isinstance(self.screen, ModalScreen) or self.screen is not self.screen_stack[0]:
                 return False
-            return None if self.readonly else True
+            return not self.readonly  # hidden: a read-only console never edits the file
+        if action in FORM_ACTIONS and self.readonly:
+            return False  # its key-line room goes to keys that work (a replay's player)
         if action in DEPLOYMENT_ACTIONS or action in FORM_ACTIONS:
             # Hidden on the hosts and logs screens: their keys (s saves a log) come first,
             # and the fleet table's cursor row is out of sight there.

@@ -147,7 +147,7 @@ def test_a_duplicate_name_and_a_problem_elsewhere_are_reported(inventory: Path) 
     assert "name" in check.errors and not check.ok
     broken = INVENTORY.replace('transport = "local"', 'transport = "carrier-pigeon"')
     check = check_edit(broken, inventory, form_data(values_of("phi")).data, "phi")
-    assert check.errors[GENERAL][0].startswith("line 5: hosts[0]")
+    assert check.errors[GENERAL][0].startswith("line 7: hosts[0].transport")
 
 
 def test_an_inventory_without_deployments_gets_its_first(tmp_path: Path) -> None:
