@@ -93,8 +93,8 @@ if not intact:
     if len(upload) != size or hashlib.sha256(upload).hexdigest() != sys.argv[3]:
         fail("the host program arrived incomplete or damaged")
     try:
-        if not os.path.isdir(state_dir):
-            os.makedirs(state_dir, mode=0o700)  # replica state, leases, logs: the user's only
+        # exist_ok: a console's watch and a one-shot call may both make it on first contact.
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)  # replicas, leases, logs: the user's
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         tmp = path + ".%d.tmp" % os.getpid()
         with open(tmp, "wb") as handle:

@@ -128,7 +128,15 @@ class FleetIntents(FleetQueries):
         `text` does not load or the file is no longer `based_on` (edited meanwhile)."""
         source = self.inventory.source
         inventory = parse_inventory(text, source)  # InventoryError: nothing written
-        if await asyncio.to_thread(source.read_text, encoding="utf-8") != based_on:
+        try:
+            on_disk = await asyncio.to_thread(source.read_text, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(
+                f"cannot read {source}",
+                str(error),
+                "nothing was written; restore the file, then open the form again",
+            ) from error
+        if on_disk != based_on:
             raise UsageError(
                 f"{source} changed on disk while the form was open",
                 "saving would overwrite that change",

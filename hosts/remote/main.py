@@ -33,7 +33,7 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     if command == "rotate":  # run by the supervisor: rotate REPLICA_DIR MAX_BYTES KEEP
         return rotate.main(argv[1:])
     if command == "record":  # run by the supervisor: record REPLICA_DIR FILE LINES
-        return record(argv[1], argv[2], argv[3])
+        return record(argv[1], argv[2], argv[3]) if len(argv) == 4 else 2
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
         supervisor = install_supervisor(request["state_dir"], supervisor_source)

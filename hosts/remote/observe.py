@@ -98,6 +98,9 @@ def quick_state(
     return tuple(state)
 
 
+HEALTH_PROBE_S = 0.25  # between two /health probes of a loading replica
+
+
 def wait_for_change(
     state_dir: str, replicas: List[ReplicaObservation], until: float, step_s: float
 ) -> None:
@@ -105,12 +108,21 @@ def wait_for_change(
     every `step_s`): a replica turning ready or dying is sent within about `step_s`
     instead of a whole watch interval later."""
     before = quick_state(state_dir, replicas, probe=False)
+    probed = 0.0
     while True:
         left = until - time.monotonic()
         if left <= 0:
             return
         time.sleep(min(step_s, left))
-        if quick_state(state_dir, replicas) != before:
+        # pids and `exits` are read every step; a loading replica's /health (an HTTP
+        # connection) at most every HEALTH_PROBE_S, since vLLM loads for minutes.
+        probe = time.monotonic() - probed >= HEALTH_PROBE_S
+        if probe:
+            probed = time.monotonic()
+        now = quick_state(state_dir, replicas, probe=probe)
+        if [(pid, exits) for pid, _, exits in now] != [(pid, exits) for pid, _, exits in before]:
+            return
+        if any(ready for _, ready, _ in now):
             return
 
 

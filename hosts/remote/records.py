@@ -50,22 +50,21 @@ def append_whole(fd: int, data: bytes) -> bool:
     """Append `data` to an O_APPEND file whole, or not at all; True when it landed.
 
     A short write (the disk filled up part-way) is taken back by truncating the file to
-    its size before, so what follows is never glued to a cut record.
+    where those bytes began, so what follows is never glued to a cut record.
     """
-    try:
-        before = os.fstat(fd).st_size
-    except OSError:
-        return False
     try:
         written = os.write(fd, data)
     except OSError:
-        written = -1
+        return False  # nothing landed
     if written == len(data):
         return True
     try:
-        # Only when it grew: a copy-truncate rotation may have shortened it meanwhile.
-        if os.fstat(fd).st_size > before:
-            os.ftruncate(fd, before)
+        # O_APPEND leaves the offset just past our bytes. Another writer (the supervisor's
+        # notes, a copy-truncate rotation) may have moved the end since: then leave it, a
+        # cut tail in the middle beats truncating away someone else's whole record.
+        end = os.lseek(fd, 0, os.SEEK_CUR)
+        if written > 0 and os.fstat(fd).st_size == end:
+            os.ftruncate(fd, end - written)
     except OSError:
         pass
     return False

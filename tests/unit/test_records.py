@@ -57,6 +57,24 @@ def test_a_short_write_is_taken_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert log.read_text() == "one\n"
 
 
+def test_a_record_another_writer_added_meanwhile_is_never_taken_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "log"
+    log.write_text("one\n")
+    real_write = os.write
+
+    def half_then_a_note(fd: int, data: bytes) -> int:
+        written = real_write(fd, data[: len(data) // 2])
+        with log.open("a") as other:  # the supervisor's note lands after our cut bytes
+            other.write("note\n")
+        return written
+
+    monkeypatch.setattr(records.os, "write", half_then_a_note)
+    assert not records.append_lines(str(log), ["two", "three"])
+    assert log.read_text().endswith("note\n")
+
+
 def test_the_pump_writes_lines_whole_or_not_and_says_how_many_it_dropped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
