@@ -169,7 +169,7 @@ def _replica_snapshot(
         phase=derived.phase,
         healthy=observation.healthy and reachable,
         restarts=sum(1 for _ in observation.exits),
-        last_exit_code=observation.exits[-1].code if observation.exits else None,
+        last_exit_code=_last_exit_code(observation, derived.status),
         reason=derived.reason,
         gpu_uuids=observation.gpu_uuids,
         started_at=observation.started_at,
@@ -253,3 +253,12 @@ def _deployment_of(replica: str | None, deployments: Mapping[str, str]) -> str |
     if replica is None:
         return None
     return deployments.get(replica) or replica.rpartition("/")[0] or None
+
+
+def _last_exit_code(observation: ReplicaObservation, status: ReplicaStatus) -> int | None:
+    """The code of the replica's last exit. For one given up on, the last crash: a run
+    our own stop ended afterwards (143, racing the give-up) is not why it failed."""
+    exits = observation.exits
+    if status is ReplicaStatus.FAILED:
+        exits = tuple(e for e in exits if e.stopped is not True) or exits
+    return exits[-1].code if exits else None

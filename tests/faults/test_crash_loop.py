@@ -100,8 +100,12 @@ def test_a_crash_loop_ends_failed_with_its_reason_and_excerpt(
         assert json.loads(again.stdout)["deployments"][0]["replicas"][0]["status"] == "failed"
         assert (replica_dir / "exits").read_text().splitlines() == runs, "no run since"
         # Each run logged whole; the engine stops it at its 2nd failure or during the
-        # backoff after a 3rd it had not seen yet, never later.
-        assert len(invariants.assert_log_complete(replica_dir)) == len(runs) in (2, 3), runs
+        # backoff after a 3rd it had not seen yet, never later. A 3rd run the stop ended
+        # ("143 ... stop") may have died before it wrote its first line.
+        logged = len(invariants.assert_log_complete(replica_dir))
+        assert len(runs) in (2, 3), runs
+        stopped_early = len(runs) == 3 and runs[-1].split()[2] == "stop"
+        assert logged == len(runs) or (stopped_early and logged == 2), (logged, runs)
         assert invariants.supervisors(fleet.hosts[0].state_dir) == {}
         assert invariants.replica_groups(fleet.hosts[0].state_dir) == {}
         kinds = [e["kind"] for e in invariants.events_json(inventory)]

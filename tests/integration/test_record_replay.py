@@ -142,7 +142,8 @@ def test_bad_recordings_exit_2_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_the_replay_console_in_a_real_terminal(tmp_path: Path) -> None:
-    """`fleetdeck replay REC` in tmux: it plays, pauses, refuses a verb, quits with 0."""
+    """`fleetdeck replay REC` in tmux: it plays, pauses, seeks, quits with 0. (Verbs'
+    refusals are checked under the pilot, tests/tui/test_replay.py.)"""
     recording = tmp_path / "r.rec"
     writer = RecordingWriter(recording, meta={"fleet": "lab"})
     for second in range(20):
@@ -165,8 +166,6 @@ def test_the_replay_console_in_a_real_terminal(tmp_path: Path) -> None:
         tmux.type("15")
         tmux.keys("Enter")
         tmux.wait_for(lambda s: "0:00:15 / 0:00:19" in s and "failed" in s, "the seek to 15 s")
-        tmux.keys("x")
-        tmux.wait_for(lambda s: "replay of a recording" in s, "the verb refused")
         tmux.keys("q")
         wait_until(lambda: exit_file.exists() and exit_file.read_text().strip() != "", 20,
                    "the replay to quit")  # fmt: skip

@@ -315,6 +315,28 @@ def test_the_snapshot_and_the_status_table_carry_a_given_up_replicas_failure() -
     assert f"failed\n  llm/a-0 on a: {GAVE_UP}\n    exited at once with code 1, no output" in text
 
 
+def test_a_given_up_replica_shows_its_crash_not_the_stop_that_raced_the_give_up() -> None:
+    # The give-up stopped a third run that had begun: 143 was our stop, 1 the crash.
+    raced = given_up(
+        exits=[ExitRecord(1, 5.0, False, 0.0), ExitRecord(1, 7.0, False, 1.0),
+               ExitRecord(143, 9.0, True, 0.0)],
+    )  # fmt: skip
+    views = {
+        "a": HostView(HostState.UP, host_obs("a", raced), None),
+        "b": HostView(HostState.UP, host_obs("b"), None),
+    }
+    snapshot = build_snapshot(inventory(), views, last_active={}, pending=(), desired={}, now=100.0)
+    (shown,) = snapshot.deployments[0].replicas
+    assert (shown.status, shown.last_exit_code, shown.restarts) == (ReplicaStatus.FAILED, 1, 3)
+    # A replica merely stopped keeps its last exit as it was.
+    stopped = replica("llm", "a-0", alive=False, healthy=False, stop_requested=True,
+                      exits=[ExitRecord(143, 9.0, True, 0.0)])  # fmt: skip
+    views = {**views, "a": HostView(HostState.UP, host_obs("a", stopped), None)}
+    snapshot = build_snapshot(inventory(), views, last_active={}, pending=(), desired={}, now=100.0)
+    (shown,) = snapshot.deployments[0].replicas
+    assert shown.status != ReplicaStatus.FAILED and shown.last_exit_code == 143
+
+
 def test_a_deployment_whose_only_replica_was_given_up_on_is_failed() -> None:
     failed = status(given_up()).status
     assert deployment_status(1, [failed]) == DeploymentStatus.FAILED
