@@ -7,12 +7,14 @@ import-linter contract in pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from fleetdeck.core.commands.exit_codes import DONE, INTERRUPTED
 from fleetdeck.core.commands.replay import open_recording
 from fleetdeck.core.demo.demo_fleet import DemoFleet, run_headless_demo
 from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.errors import UsageError
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import Inventory
 from fleetdeck.core.recording.player import ReplaySource
@@ -24,6 +26,20 @@ from fleetdeck.tui.preferences import PreferencesFile, default_preferences_path
 from fleetdeck.tui.replay_app import ReplayApp
 
 
+def require_a_terminal(headless_instead: str) -> None:
+    """Refuse to draw the console where no one can see it.
+
+    Without a terminal (stdin from /dev/null, stdout to a file, a CI job) Textual would
+    still draw, forever, into the file at half a core's CPU, and nothing could press q.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the console needs a terminal: stdin and stdout must both be one",
+            "nothing could be seen or pressed here (a pipe, a file or no terminal)",
+            f"run it in a terminal, or use `{headless_instead}` for text",
+        )
+
+
 async def open_console(
     inventory: Inventory,
     *,
@@ -33,6 +49,7 @@ async def open_console(
     record_max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> int:
     """`record`: also record what the console shows there (`fleetdeck replay` plays it)."""
+    require_a_terminal("fleetdeck status FILE --watch")
     intents = FleetIntents(Engine(inventory), who="the console")
     app = FleetdeckApp(
         intents,
@@ -56,7 +73,8 @@ async def open_console(
 
 async def open_replay(path: Path, *, theme: str | None = None) -> int:
     """The console on a recording, read-only, playing from its start at 1×."""
-    recording = open_recording(path)
+    recording = open_recording(path)  # a wrong file is told first, terminal or not
+    require_a_terminal(f"fleetdeck replay {path} --headless --at SECONDS")
     app = ReplayApp(
         ReplaySource(recording),
         theme=theme,
@@ -71,6 +89,7 @@ async def run_demo(
 ) -> int:
     if headless:
         return await run_headless_demo(seconds)
+    require_a_terminal("fleetdeck demo --headless")
     demo = DemoFleet(say_events=False)
     async with demo as intents:
         app = FleetdeckApp(

@@ -1130,6 +1130,18 @@ CLI_CASES = (
         argv=("plan", "/nonexistent/fleet.toml"),
     ),
     Case(
+        "console-without-a-terminal",
+        "error: the console needs a terminal: stdin and stdout must both be one: nothing"
+        " could be seen or pressed here (a pipe, a file or no terminal)",
+        argv=("tui", "{file}"),
+    ),
+    Case(
+        "demo-without-a-terminal",
+        "error: the console needs a terminal: stdin and stdout must both be one: nothing"
+        " could be seen or pressed here (a pipe, a file or no terminal)",
+        argv=("demo",),
+    ),
+    Case(
         "theme-unknown",
         "fleetdeck tui: error: argument --theme: invalid choice: 'pink' (choose from "
         "'fleetdeck-dark', 'fleetdeck-light', 'fleetdeck-high-contrast')",

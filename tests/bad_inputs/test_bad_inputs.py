@@ -24,7 +24,13 @@ FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
 # A few cases through the installed command too: its entry point, a process of its own.
 # The verbs that reach the host before refusing (they look for the replica or the journal).
 LOOKS_AT_HOSTS = ("scale", "logs", "events")
-THROUGH_THE_BINARY = ("dev-zero", "deep-nesting", "model-nul", "scale-huge")
+THROUGH_THE_BINARY = (
+    "dev-zero",
+    "deep-nesting",
+    "model-nul",
+    "scale-huge",
+    "demo-without-a-terminal",
+)
 
 
 def _inventory_path(case: Case, tmp_path: Path) -> Path:
