@@ -23,11 +23,10 @@ from typing import Protocol
 PREFIX_CHARS = 256
 
 # The load-imbalance guard of prefix affinity, with the defaults of vllm-router's (and
-# sglang-router's) cache_aware policy: the
-# affine replica is skipped for the least loaded one when it has more than
-# `BALANCE_ABS_THRESHOLD` requests in flight above the least loaded AND more than
-# `BALANCE_REL_THRESHOLD` times its load. Both must hold, so small absolute gaps at low
-# load (3 vs 1) and large relative gaps at high load never trip it alone.
+# sglang-router's) cache_aware policy: the affine replica is skipped for the least loaded
+# one when it has more than `BALANCE_ABS_THRESHOLD` requests in flight above the least
+# loaded AND more than `BALANCE_REL_THRESHOLD` times its load. Both must hold, so neither
+# a large ratio at low load (3 vs 1) nor a large gap at high load (200 vs 150) trips it.
 BALANCE_ABS_THRESHOLD = 64
 BALANCE_REL_THRESHOLD = 1.5
 
