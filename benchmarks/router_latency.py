@@ -17,7 +17,8 @@ so the endpoint's next implementation is one more adapter. Printed:
    (latency counted from when a request was due, so a stalled client shows);
 3. prefix-cache hit rate of round robin vs prefix_affinity on a shared-prefix workload
    over 4 replicas with a small KV cache, choosing with core/policy/replica_choice in the
-   benchmark's own mini router loop, read from the replicas' vllm:prefix_cache_* counters.
+   benchmark's own mini router loop, read from the replicas' vllm:prefix_cache_* counters,
+   with the mean TTFT the replicas measured (a hit shortens the simulated prefill).
 
 The load client is httpx in this process; on a small machine it is a bottleneck of its
 own, which the direct row shows. Quote ratios from one run, not absolute numbers.
@@ -33,11 +34,13 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,12 +170,19 @@ class Builtin(ChildProcessTarget):
 
     name = "builtin"
 
+    def __init__(self, log_path: Path) -> None:
+        # Its warnings (a replica failed before answering: retried on another) go here,
+        # counted in the goals, not between the tables.
+        self.log_path = log_path
+
     def start(self, replicas: Sequence[str]) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-builtin", ",".join(replicas)],
-            stdout=subprocess.PIPE,
-            start_new_session=True,
-        )
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, __file__, "--serve-builtin", ",".join(replicas)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+            )
         assert self._proc.stdout is not None
         self._url = self._proc.stdout.readline().decode().strip()
         wait_ready(self._url, self._proc)
@@ -391,7 +401,7 @@ def print_sustained(rows: list[Row], rates: Sequence[float], step_s: float) -> N
         print(f"{row.name:<13}{value:>14}")
 
 
-def print_goals(rows: list[Row]) -> None:
+def print_goals(rows: list[Row], builtin_log: list[str]) -> None:
     by_name = {row.name: row for row in rows}
     direct, builtin, router = by_name["direct"], by_name["builtin"], by_name["vllm-router"]
     print()
@@ -412,6 +422,8 @@ def print_goals(rows: list[Row]) -> None:
     for row in rows:
         if row.available:
             print(f"  {row.name}: {NOT_AVAILABLE}: {row.available}")
+    if builtin_log:
+        print(f"  builtin logged {len(builtin_log)} warnings, e.g. {builtin_log[0]}")
 
 
 # --- prefix affinity -----------------------------------------------------------------
@@ -425,8 +437,8 @@ def system_prompt(tag: str, group: int) -> str:
 
 async def prefix_run(
     policy_name: str, urls: list[str], groups: int, requests: int, concurrency: int
-) -> tuple[float, float]:
-    """(prefix-cache hit rate on the replicas, p50 ms) of a shared-prefix workload."""
+) -> tuple[float, float, float]:
+    """(hit rate, mean TTFT ms as the replicas measured it, client p50 ms) of a workload."""
     policy = make_replica_policy(policy_name, random.Random(7))
     rng = random.Random(11)
     outstanding = dict.fromkeys(urls, 0)
@@ -462,19 +474,31 @@ async def prefix_run(
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         after = await prefix_counters(http, urls)
-    queries, hits = after[0] - before[0], after[1] - before[1]
-    return (hits / queries if queries else 0.0), statistics.median(latencies)
+    queries, hits, ttft_sum, ttft_count = (a - b for a, b in zip(after, before, strict=True))
+    return (
+        hits / queries if queries else 0.0,
+        ttft_sum / ttft_count * 1000 if ttft_count else float("nan"),
+        statistics.median(latencies),
+    )
 
 
-async def prefix_counters(http: httpx.AsyncClient, urls: list[str]) -> tuple[float, float]:
-    queries = hits = 0.0
+COUNTED = (
+    "vllm:prefix_cache_queries_total{",
+    "vllm:prefix_cache_hits_total{",
+    "vllm:time_to_first_token_seconds_sum{",
+    "vllm:time_to_first_token_seconds_count{",
+)
+
+
+async def prefix_counters(http: httpx.AsyncClient, urls: list[str]) -> list[float]:
+    """COUNTED's samples, summed over the replicas' /metrics."""
+    sums = [0.0] * len(COUNTED)
     for url in urls:
         for line in (await http.get(f"{url}/metrics")).text.splitlines():
-            if line.startswith("vllm:prefix_cache_queries_total{"):
-                queries += float(line.rsplit(" ", 1)[1])
-            elif line.startswith("vllm:prefix_cache_hits_total{"):
-                hits += float(line.rsplit(" ", 1)[1])
-    return queries, hits
+            for i, prefix in enumerate(COUNTED):
+                if line.startswith(prefix):
+                    sums[i] += float(line.rsplit(" ", 1)[1])
+    return sums
 
 
 def print_prefix_table(groups: int, requests: int, concurrency: int) -> None:
@@ -488,12 +512,14 @@ def print_prefix_table(groups: int, requests: int, concurrency: int) -> None:
             f"{requests} requests at concurrency {concurrency}, 2048-token KV cache each, "
             "20 ms TTFT uncached"
         )
-        header = f"{'policy':<18}{'hit rate':>10}{'p50 ms':>9}"
+        header = f"{'policy':<18}{'hit rate':>10}{'TTFT ms':>9}{'client p50 ms':>15}"
         print(header)
         print("-" * len(header))
         for name in ("round_robin", "prefix_affinity"):
-            rate, p50 = asyncio.run(prefix_run(name, replicas.urls, groups, requests, concurrency))
-            print(f"{name:<18}{rate:>10.1%}{p50:>9.1f}")
+            rate, ttft, p50 = asyncio.run(
+                prefix_run(name, replicas.urls, groups, requests, concurrency)
+            )
+            print(f"{name:<18}{rate:>10.1%}{ttft:>9.1f}{p50:>15.1f}")
     finally:
         replicas.stop()
 
@@ -517,14 +543,18 @@ def main() -> None:
         "httpx load client in one process"
     )
     replicas = Replicas(args.replicas)
-    targets: list[Target] = [Direct(), Builtin(), VllmRouter()]
+    scratch = Path(tempfile.mkdtemp(prefix="router-latency-"))
+    builtin = Builtin(scratch / "builtin.log")
+    targets: list[Target] = [Direct(), builtin, VllmRouter()]
     try:
         rows = [measure_target(t, replicas.urls, levels, level_s, rates, step_s) for t in targets]
     finally:
         replicas.stop()
     print_latency(rows, levels, level_s)
     print_sustained(rows, rates, step_s)
-    print_goals(rows)
+    builtin_log = builtin.log_path.read_text(errors="replace").splitlines()
+    shutil.rmtree(scratch)
+    print_goals(rows, builtin_log)
     print_prefix_table(groups=16, requests=200 if args.quick else 600, concurrency=8)
 
 
