@@ -112,6 +112,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
             theme=args.theme,
             record=Path(args.record) if args.record else None,
             record_max_bytes=args.record_max_size,
+            metrics=args.metrics,
         )
     intents = FleetIntents(Engine(inventory))
     try:
