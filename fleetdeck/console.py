@@ -94,13 +94,20 @@ async def open_replay(path: Path, *, theme: str | None = None) -> int:
 
 
 async def run_demo(
-    *, headless: bool, seconds: float | None, readonly: bool = False, theme: str | None = None
+    *,
+    headless: bool,
+    seconds: float | None,
+    readonly: bool = False,
+    theme: str | None = None,
+    metrics: str | None = None,
 ) -> int:
+    """`metrics`: serve the demo fleet's /metrics there (to try a Grafana dashboard)."""
+    setting = metrics_setting(metrics, None, "the demo")
     if headless:
-        return await run_headless_demo(seconds)
+        return await run_headless_demo(seconds, setting)
     require_a_terminal("fleetdeck demo --headless")
     demo = DemoFleet(say_events=False)
-    async with demo as intents:
+    async with demo as intents, serving_metrics(intents, setting):
         app = FleetdeckApp(
             intents,
             title="fleetdeck demo",

@@ -117,6 +117,7 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="no screen: print status lines")
     p.add_argument("--seconds", type=arg_types.RUN_FOR, default=None, help="stop after this long")
     _console_options(p)
+    _metrics(p)
 
 
 def _apply(p: argparse.ArgumentParser) -> None:

@@ -91,7 +91,7 @@ def start_metrics_server(setting: MetricsSetting) -> MetricsServer:
         raise UsageError(
             f"cannot serve /metrics on {address} (from {setting.origin})",
             _why(exc, address),
-            f"choose another port in {setting.origin}, or stop what listens on it "
+            f"{_another_port(setting.origin)}, or stop what listens there "
             f"(`ss -ltnp 'sport = :{address.port}'` names it)",
         ) from None
     return MetricsServer(collector, setting, httpd, thread)
@@ -119,6 +119,12 @@ async def serving_metrics(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await asyncio.to_thread(server.close)  # shutdown() waits up to a poll interval
+
+
+def _another_port(origin: str) -> str:
+    if origin == "--metrics":
+        return "give --metrics another port"
+    return f"set another port in {origin} (or give --metrics one)"
 
 
 def _why(exc: OSError, address: MetricsAddress) -> str:

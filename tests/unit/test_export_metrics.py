@@ -216,7 +216,7 @@ def test_a_port_in_use_is_a_usage_error_naming_where_it_was_set() -> None:
     message = str(refused.value)
     assert f"cannot serve /metrics on 127.0.0.1:{port} (from {origin})" in message
     assert f"port {port} is in use by another process" in message
-    assert f"choose another port in {origin}" in message
+    assert f"set another port in {origin} (or give --metrics one)" in message
 
 
 def test_the_server_serves_the_latest_snapshot_at_scrape_time() -> None:
