@@ -266,3 +266,21 @@ def test_the_readme_table_names_every_metric_served() -> None:
     section = readme.split("## Prometheus and Grafana", 1)[1].split("\n## ", 1)[0]
     table = "\n".join(line for line in section.splitlines() if line.startswith("| `fleetdeck_"))
     assert metric_names_in(table) == family_names(page(full_fleet()))
+
+
+def test_a_bad_metrics_address_in_the_inventory_names_its_line_and_key(tmp_path: Path) -> None:
+    from fleetdeck.core.errors import InventoryError
+    from fleetdeck.core.inventory import load_inventory
+
+    inventory = tmp_path / "fleet.toml"
+    inventory.write_text(
+        '[fleet]\nname = "t"\nmetrics_address = "0.0.0.0:99999"\n\n'
+        '[[hosts]]\nname = "h"\naddress = "127.0.0.1"\ntransport = "local"\n'
+    )
+    with pytest.raises(InventoryError) as refused:
+        load_inventory(inventory)
+    assert f"{inventory}:3: fleet.metrics_address: '0.0.0.0:99999': port 99999" in str(
+        refused.value
+    )
+    inventory.write_text(inventory.read_text().replace("0.0.0.0:99999", "9464"))
+    assert load_inventory(inventory).fleet.metrics_address == "9464"
