@@ -32,12 +32,7 @@ class IdleClock:
         self, now: float, requests_total: float | None, in_flight: float, ready_replicas: int
     ) -> IdleClock:
         """The clock after one reading at `now`."""
-        counter_moved = (
-            requests_total is not None
-            and self.last_requests_total is not None
-            and requests_total != self.last_requests_total
-        )
-        busy = counter_moved or in_flight > 0 or ready_replicas <= 0
+        busy = self.busy(requests_total, in_flight, ready_replicas)
         first = self.last_activity is None
         return IdleClock(
             last_activity=now if busy or first else self.last_activity,
@@ -45,6 +40,16 @@ class IdleClock:
                 requests_total if requests_total is not None else self.last_requests_total
             ),
         )
+
+    def busy(self, requests_total: float | None, in_flight: float, ready_replicas: int) -> bool:
+        """Whether a reading is activity (see the module docstring); cost accounting
+        (core/metrics/cost.py) counts GPU-hours as idle by this same test."""
+        counter_moved = (
+            requests_total is not None
+            and self.last_requests_total is not None
+            and requests_total != self.last_requests_total
+        )
+        return counter_moved or in_flight > 0 or ready_replicas <= 0
 
     def idle_for(self, now: float) -> float:
         """Seconds since the last activity (0 before the first reading)."""
