@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetdeck.core.fleet.snapshot import CostFigures
+from fleetdeck.core.fleet.snapshot import CostFigures, DeploymentCost
 from fleetdeck.core.metrics.cost import (
     CostMeter,
     DeploymentReading,
@@ -54,6 +54,7 @@ from fleetdeck.core.metrics.cost import (
     TokenCounters,
     burn_rate,
 )
+from fleetdeck.core.policy.idle_policy import idle_savings
 
 PRICES = {"a": 2.00, "b": 3.00}
 R0 = Holding("llm/r0", "a", 2)
@@ -199,3 +200,17 @@ def test_burn_rate() -> None:
     assert burn_rate((R0, R1), PRICES) == (3, pytest.approx(7.0))
     assert burn_rate((), PRICES) == (0, 0.0)
     assert burn_rate((Holding("x/r0", "c", 0),), PRICES) == (0, 0.0)  # a CPU replica
+
+
+def test_an_idle_shutdown_says_what_it_saves() -> None:
+    # Two replicas on a (2 GPUs each, 2.10 per GPU-hour): 4 GPUs, 8.40 per hour.
+    cost = DeploymentCost("USD", replicas_holding=2, gpus_held=4, price_per_hour=8.40)
+    assert idle_savings(cost, 2) == "stops 2 replicas, saves 4 GPU·h/h = 8.40 USD/h"
+    # To autoscale.min = 1: one of the two, its share (which one is the planner's pick).
+    assert idle_savings(cost, 1) == "stops 1 replica, saves about 2 GPU·h/h = 4.20 USD/h"
+    unpriced = DeploymentCost("EUR", replicas_holding=1, gpus_held=1, price_per_hour=None)
+    assert idle_savings(unpriced, 1) == (
+        "stops 1 replica, saves 1 GPU·h/h (no gpu_hour_price on its hosts)"
+    )
+    cpu = DeploymentCost("USD", replicas_holding=1, gpus_held=0)
+    assert idle_savings(cpu, 1) == "stops 1 replica, holding no GPU"
