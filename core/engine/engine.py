@@ -197,6 +197,11 @@ class Engine:
         )
         self._cost.record(now, readings, host_prices(self._inventory))
 
+    def _inventory_holdings(self) -> dict[str, list[Holding]]:
+        """What each deployment holds now; every inventory deployment, holding or not."""
+        held: dict[str, list[Holding]] = {d.name: [] for d in self._inventory.deployments}
+        return held | self._gpu_holdings()
+
     def _gpu_holdings(self) -> dict[str, list[Holding]]:
         return gpu_holdings(
             {name: s.observation for name, s in self._sessions.items()},
@@ -228,7 +233,7 @@ class Engine:
             deployment_metrics=self._telemetry.deployment_summaries,
             endpoints=self._endpoints.urls(),
             costs=self._cost.costs(
-                {d.name: [] for d in self._inventory.deployments} | self._gpu_holdings(),
+                self._inventory_holdings(),
                 host_prices(self._inventory),
                 self._inventory.fleet.currency,
             ),

@@ -197,8 +197,8 @@ class CostMeter:
         state = self._deployments.get(reading.deployment)
         if state is None:
             # The first reading only sets the baselines: no interval ends here.
-            idle = IdleClock().observe(now, reading.requests_total, in_flight, ready)
-            self._deployments[reading.deployment] = _DeploymentState(now, reading.holdings, idle)
+            clock = IdleClock().observe(now, reading.requests_total, in_flight, ready)
+            self._deployments[reading.deployment] = _DeploymentState(now, reading.holdings, clock)
             return
         if now <= state.last_at:
             return  # a late or repeated reading would be a zero or negative interval
