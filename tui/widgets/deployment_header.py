@@ -54,8 +54,9 @@ def endpoint_summary(deployment: DeploymentSnapshot) -> str:
 
 
 def cost_lines(cost: DeploymentCost) -> list[tuple[str, str]]:
-    """What it holds and spends now, over the last hour, and since this console began
-    watching (core/metrics/cost.py says how each figure is counted)."""
+    """What it holds and spends now, over the last hour, and since the fleetdeck process
+    that measured it began watching: this console, or the one a replay recorded
+    (core/metrics/cost.py says how each figure is counted)."""
     gpus = f"{cost.gpus_held} GPU{'' if cost.gpus_held == 1 else 's'}"
     hour = cost.last_hour
     return [
@@ -66,7 +67,7 @@ def cost_lines(cost: DeploymentCost) -> list[tuple[str, str]]:
         ),
         (
             "watched",
-            f"{span(cost.since_start.window_s)} by this console: "
+            f"{span(cost.since_start.window_s)}: "
             + figures_line(cost.since_start, cost.currency),
         ),
     ]
