@@ -67,8 +67,7 @@ def cost_lines(cost: DeploymentCost) -> list[tuple[str, str]]:
         ),
         (
             "watched",
-            f"{span(cost.since_start.window_s)}: "
-            + figures_line(cost.since_start, cost.currency),
+            f"{span(cost.since_start.window_s)}: " + figures_line(cost.since_start, cost.currency),
         ),
     ]
 
