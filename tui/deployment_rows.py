@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from fleetdeck.core.fleet.snapshot import DeploymentSnapshot, DeploymentStatus
+from fleetdeck.core.metrics.cost_text import money
 from fleetdeck.core.policy.rollout_phase import rollout_phase
 from fleetdeck.tui.deployment_access import api_base
 
@@ -34,6 +35,18 @@ def replica_hosts(deployment: DeploymentSnapshot) -> str:
     """Hosts the replicas run on, each once, in replica order."""
     hosts = dict.fromkeys(replica.host for replica in deployment.replicas)
     return ", ".join(hosts)
+
+
+def cost_per_hour(deployment: DeploymentSnapshot) -> str | None:
+    """What its GPUs cost per hour now with the currency ("4.20 USD"); None: unknown."""
+    cost = deployment.cost
+    if cost is None or cost.price_per_hour is None:
+        return None
+    return f"{money(cost.price_per_hour)} {cost.currency}"
+
+
+def _price_per_hour(d: DeploymentSnapshot) -> float | None:
+    return d.cost.price_per_hour if d.cost else None
 
 
 def _haystack(deployment: DeploymentSnapshot) -> str:
@@ -90,6 +103,7 @@ SORT_KEYS: dict[str, Callable[[DeploymentSnapshot], SortValue | None]] = {
     "ready": lambda d: (d.ready, d.desired),
     "rate": _rate,
     "p95": _p95,
+    "cost": _price_per_hour,
     "hosts": lambda d: replica_hosts(d).lower() or None,
     "model": lambda d: d.model.lower(),
     "endpoint": lambda d: api_base(d),

@@ -15,6 +15,7 @@ from fleetdeck.core.fleet.snapshot import (
     MetricsSnapshot,
     ReplicaStatus,
 )
+from fleetdeck.core.metrics.cost_text import gpu_hours, money, span, tokens
 from fleetdeck.core.policy.plan import Plan, Start, Stop
 from fleetdeck.core.policy.rollout_phase import rollout_phase
 
@@ -128,7 +129,43 @@ def status_table(snapshot: FleetSnapshot) -> str:
     served = ("\n\nendpoints\n  " + "\n  ".join(endpoints)) if endpoints else ""
     failed = failed_replicas_text(snapshot)
     failures = f"\n\nfailed\n{failed}" if failed else ""
-    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{failures}{served}"
+    spent = cost_text(snapshot)
+    spending = f"\n\n{spent}" if spent else ""
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{spending}{failures}{served}"
+
+
+def cost_text(snapshot: FleetSnapshot) -> str:
+    """What each deployment holds and spends now, and over the last hour; "" when no
+    deployment has held anything."""
+    costs = [(d.name, d.cost) for d in snapshot.deployments if d.cost is not None]
+    if not any(c.gpus_held or c.since_start.gpu_hours for _, c in costs):
+        return ""
+    currency = costs[0][1].currency
+    watched = max(c.last_hour.window_s for _, c in costs)
+    rows = [
+        [
+            name,
+            str(c.gpus_held),
+            money(c.price_per_hour),
+            gpu_hours(c.last_hour.gpu_hours),
+            gpu_hours(c.last_hour.idle_gpu_hours),
+            tokens(c.last_hour.output_tokens),
+            money(c.last_hour.cost),
+            money(c.last_hour.cost_per_million_output_tokens),
+            money(c.last_hour.cost_per_million_total_tokens),
+        ]
+        for name, c in costs
+    ]
+    headers = [
+        "deployment", "gpus", f"{currency}/h", "gpu·h", "idle gpu·h", "out tokens",
+        currency, f"{currency}/M out", f"{currency}/M total",
+    ]  # fmt: skip
+    # A one-shot command has watched for a moment: say so rather than imply an hour.
+    title = (
+        f"cost in {currency}: GPUs and {currency}/h now; the rest over the last"
+        f" {span(watched)} (an hour at most; counted since this command began watching)"
+    )
+    return f"{title}\n{table(headers, rows)}"
 
 
 def failed_replicas_text(snapshot: FleetSnapshot) -> str:

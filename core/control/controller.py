@@ -24,6 +24,7 @@ from fleetdeck.core.engine.leases import (
 from fleetdeck.core.errors import FleetdeckError
 from fleetdeck.core.fleet.snapshot import HostState
 from fleetdeck.core.inventory import load_inventory
+from fleetdeck.core.policy.idle_policy import idle_savings
 from fleetdeck.hosts.errors import HostError
 
 
@@ -102,8 +103,9 @@ class Controller:
 
     def autoscale(self) -> None:
         engine = self.engine
+        snapshot = engine.snapshot()
         steps = self.scaler.tick(
-            engine.inventory, engine.snapshot(), engine.effective_desired(), time.time()
+            engine.inventory, snapshot, engine.effective_desired(), time.time()
         )
         for step in steps:
             decision = step.decision
@@ -115,7 +117,13 @@ class Controller:
                     engine.desired.set_autoscaled(step.deployment, decision.desired)
             if step.report:
                 event = decision.to_event(step.deployment)
-                engine.emit(event.kind, event.subject, event.message)
+                message = event.message
+                if decision.reason == "idle-timeout" and decision.changed:
+                    # Say what stopping them saves: GPU-hours per hour and money per hour.
+                    seen = snapshot.deployment(step.deployment)
+                    stopping = decision.previous - decision.desired
+                    message += "; " + idle_savings(seen.cost if seen else None, stopping)
+                engine.emit(event.kind, event.subject, message)
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine.watching(min(self.interval_s, 2.0)):

@@ -89,10 +89,11 @@ idle_timeout = "40s"
 extra_args = ["--sim-load-seconds", "3"]
 """
 
+# name, zone, GPUs, GPU name, GiB per GPU, USD per GPU-hour (for the cost figures)
 HOSTS = (
-    ("gpu-a", "eu", 4, "NVIDIA H100 80GB HBM3", 80),
-    ("gpu-b", "eu", 4, "NVIDIA H100 80GB HBM3", 80),
-    ("gpu-c", "us", 2, "NVIDIA A100-SXM4-80GB", 80),
+    ("gpu-a", "eu", 4, "NVIDIA H100 80GB HBM3", 80, 2.5),
+    ("gpu-b", "eu", 4, "NVIDIA H100 80GB HBM3", 80, 2.5),
+    ("gpu-c", "us", 2, "NVIDIA A100-SXM4-80GB", 80, 1.4),
 )
 
 
@@ -114,15 +115,18 @@ def free_port_block(count: int, start: int = 18000, stop: int = 30000) -> tuple[
 
 
 def write_demo_inventory(workdir: Path) -> Path:
-    lines = ['[fleet]\nname = "demo"\n', f"[defaults]\nvllm = {_toml(simulator_command())}\n"]
+    lines = [
+        '[fleet]\nname = "demo"\ncurrency = "USD"\n',
+        f"[defaults]\nvllm = {_toml(simulator_command())}\n",
+    ]
     next_port = 18000
-    for name, zone, gpus, gpu_name, memory in HOSTS:
+    for name, zone, gpus, gpu_name, memory, price in HOSTS:
         lo, hi = free_port_block(PORTS_PER_HOST, start=next_port)
         next_port = hi + 1
         lines.append(
             f'[[hosts]]\nname = {_toml(name)}\ntransport = "local"\n'
             f"state_dir = {_toml(str(workdir / name))}\nport_range = [{lo}, {hi}]\n"
-            f"labels = {{ zone = {_toml(zone)} }}\n"
+            f"labels = {{ zone = {_toml(zone)} }}\ngpu_hour_price = {price}\n"
             f"simulate = {{ gpus = {gpus}, gpu_name = {_toml(gpu_name)}, memory_gib = {memory} }}\n"
         )
     lines.append(DEPLOYMENTS.format(key_env=DEMO_KEY_ENV))

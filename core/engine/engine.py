@@ -18,12 +18,14 @@ from fleetdeck.core.engine.desired_counts import DesiredCounts
 from fleetdeck.core.engine.disk_alerts import DiskAlerts
 from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
+from fleetdeck.core.engine.spending import cost_readings, gpu_holdings, host_prices
 from fleetdeck.core.engine.telemetry import Telemetry
 from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
 from fleetdeck.core.fleet.snapshot_builder import HostView, build_snapshot
 from fleetdeck.core.inventory import Deployment, Host, Inventory
+from fleetdeck.core.metrics.cost import CostMeter, Holding
 from fleetdeck.core.policy.launch_spec import replica_env, resolve_secrets, spec_hash, vllm_argv
 from fleetdeck.core.policy.plan import Plan, Unreachable, make_plan
 from fleetdeck.core.state.host_history import HostHistory
@@ -83,6 +85,7 @@ class Engine:
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
         self._telemetry = Telemetry()
+        self._cost = CostMeter()  # GPU-hours, tokens and cost since this process watched
         self._endpoints = EndpointManager(self.emit, ServingRecord(directory))
         self._watchers = HostWatchers(self)
 
@@ -186,6 +189,24 @@ class Engine:
         now = self._clock()
         for replica_id, metrics in self._telemetry.replica_summaries.items():
             self._activity.update(replica_id, metrics.requests_total, now)
+        readings = cost_readings(
+            self._inventory,
+            self._gpu_holdings(),
+            self._telemetry.pages(),
+            self._telemetry.deployment_summaries,
+        )
+        self._cost.record(now, readings, host_prices(self._inventory))
+
+    def _inventory_holdings(self) -> dict[str, list[Holding]]:
+        """What each deployment holds now; every inventory deployment, holding or not."""
+        held: dict[str, list[Holding]] = {d.name: [] for d in self._inventory.deployments}
+        return held | self._gpu_holdings()
+
+    def _gpu_holdings(self) -> dict[str, list[Holding]]:
+        return gpu_holdings(
+            {name: s.observation for name, s in self._sessions.items()},
+            {name: s.last_seen for name, s in self._sessions.items()},
+        )
 
     def observed_since_last_apply(self) -> bool:
         """Every reachable host has reported since the last apply finished: safe to plan."""
@@ -211,6 +232,11 @@ class Engine:
             replica_metrics=self._telemetry.replica_summaries,
             deployment_metrics=self._telemetry.deployment_summaries,
             endpoints=self._endpoints.urls(),
+            costs=self._cost.costs(
+                self._inventory_holdings(),
+                host_prices(self._inventory),
+                self._inventory.fleet.currency,
+            ),
         )
 
     def _api_keys(self) -> dict[str, str]:

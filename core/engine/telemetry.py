@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot, MetricsSnapshot
-from fleetdeck.core.metrics import DeploymentMetrics, ReplicaMetrics, scrape_all
+from fleetdeck.core.metrics import DeploymentMetrics, PageValues, ReplicaMetrics, scrape_all
 from fleetdeck.hosts.errors import HostError
 
 SCRAPE_TIMEOUT_S = 3.0
@@ -86,6 +86,12 @@ class Telemetry:
             if summary is not None:
                 summaries[deployment.name] = summary
         self.deployment_summaries = summaries
+
+    def pages(self) -> dict[str, PageValues]:
+        """Each scraped replica's latest page, by replica id."""
+        return {
+            rid: page for rid, m in self._replicas.items() if (page := m.latest_page()) is not None
+        }
 
     async def close(self) -> None:
         if self._client is not None:

@@ -7,6 +7,7 @@ Field names here are the JSON contract of DESIGN.md (`fleet`, `hosts[].name/stat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -185,6 +186,49 @@ class ReplicaSnapshot(Frozen):
     log_excerpt: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class CostFigures:
+    """What a deployment used and cost over one window (core/metrics/cost.py adds it up).
+
+    GPU-hours: the GPUs its replicas held x time, a replica holding its GPUs from its start
+    until it is gone. Idle GPU-hours: those held while it served no request, as
+    idle_timeout sees it (core/policy/idle_policy.py). Tokens: the vLLM counters' growth,
+    a restarted replica counted from zero again. A cost is None where some of the GPU-hours
+    ran on a host without a `gpu_hour_price`; a cost per million tokens is None without
+    tokens or without a cost.
+    """
+
+    window_s: float = 0.0  # the seconds the figures cover (less than asked while young)
+    gpu_hours: float = 0.0
+    idle_gpu_hours: float = 0.0
+    unpriced_gpu_hours: float = 0.0  # on hosts without a gpu_hour_price
+    prompt_tokens: float = 0.0
+    output_tokens: float = 0.0
+    total_tokens: float = 0.0  # prompt + output
+    cost: float | None = 0.0
+    idle_cost: float | None = 0.0
+    cost_per_million_output_tokens: float | None = None
+    cost_per_million_total_tokens: float | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentCost:
+    """A deployment's spending: what it holds now, the last hour, and since `since`.
+
+    A plain frozen dataclass, so that an exporter can read it without pydantic. "Since
+    start" is since this fleetdeck process began watching the fleet (`since`), not since
+    the replicas started: nothing before that was seen.
+    """
+
+    currency: str  # the inventory's [fleet] currency
+    replicas_holding: int = 0  # replicas that hold GPUs now
+    gpus_held: int = 0  # now
+    price_per_hour: float | None = 0.0  # what those GPUs cost per hour now; None: unpriced
+    since: float | None = None  # when this process started counting; None: not yet
+    last_hour: CostFigures = CostFigures()  # a rolling hour, in whole minutes
+    since_start: CostFigures = CostFigures()
+
+
 class DeploymentSnapshot(Frozen):
     name: str
     model: str
@@ -195,6 +239,7 @@ class DeploymentSnapshot(Frozen):
     endpoint: str | None = None
     api_key_masked: str | None = None
     metrics: MetricsSnapshot | None = None
+    cost: DeploymentCost | None = None  # None where nothing was measured (a replay of old)
 
 
 class FleetSnapshot(Frozen):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fleetdeck.core.fleet.snapshot import (
     READY,
+    DeploymentCost,
     DeploymentSnapshot,
     FleetSnapshot,
     GpuProcessSnapshot,
@@ -49,6 +50,7 @@ def build_snapshot(
     replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
     deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
     endpoints: Mapping[str, str] | None = None,
+    costs: Mapping[str, DeploymentCost] | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
@@ -105,6 +107,7 @@ def build_snapshot(
                 else None,
                 metrics=(deployment_metrics or {}).get(name),
                 endpoint=(endpoints or {}).get(name),
+                cost=(costs or {}).get(name),
             )
         )
     return FleetSnapshot(

@@ -29,6 +29,7 @@ _FLEET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _HOSTNAME = re.compile(
     r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?"
 )
+_CURRENCY = re.compile(r"[A-Z]{3}")
 _USER = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._@-]{0,63}")
 # Bidirectional controls: shown in a status line or a log, they make a value read as
 # something it is not ("Trojan Source"); no model, path or flag needs them.
@@ -134,6 +135,16 @@ def check_user(value: str) -> str:
         raise ValueError(
             'user names use 1 to 64 of letters, digits, ".", "_", "-" and "@", not'
             f' starting with "-" or "@"; got {show_value(value)}'
+        )
+    return value
+
+
+def check_currency(value: str) -> str:
+    """An ISO 4217 code's shape: it is shown beside figures, never looked up."""
+    if not _CURRENCY.fullmatch(value):
+        raise ValueError(
+            'must be an ISO 4217 currency code: three capital letters such as "USD" or'
+            f' "EUR"; got {show_value(value)}'
         )
     return value
 

@@ -19,6 +19,7 @@ from fleetdeck.core.inventory.fields import (
     Labels,
     LocalPath,
     check_address,
+    check_currency,
     check_fleet_name,
     check_metrics_address,
     check_name,
@@ -97,6 +98,22 @@ MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 ReplicaCount = Annotated[int, Field(ge=0, le=MAX_REPLICAS)]
 GpuCount = Annotated[int, Field(ge=0, le=1024)]
 Command = Annotated[str, AfterValidator(_command)]
+MAX_GPU_HOUR_PRICE = 1_000_000
+"""A GPU-hour dearer than this is a typo, in any currency (an H100 hour is about 400,000
+Indonesian rupiah)."""
+
+
+def _price(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must be 0 or more (a price per GPU-hour), got {show_value(value)}")
+    if value > MAX_GPU_HOUR_PRICE:
+        raise ValueError(
+            f"must be at most {MAX_GPU_HOUR_PRICE:,} per GPU-hour, got {show_value(value)}"
+        )
+    return value
+
+
+GpuHourPrice = Annotated[float, AfterValidator(_price)]
 PortRange = Annotated[tuple[int, int], Field(strict=False), AfterValidator(_port_range)]
 
 
@@ -110,6 +127,9 @@ class Fleet(InventoryModel):
     """Serve Prometheus metrics at http://ADDRESS/metrics while `fleetdeck run` or the
     console runs: "127.0.0.1:9464", or a port alone (127.0.0.1); off when unset.
     `--metrics ADDR` wins over it."""
+    currency: Annotated[str, AfterValidator(check_currency)] = "USD"
+    """ISO 4217 code of the currency `gpu_hour_price` is written in, e.g. "USD", "EUR":
+    three capital letters, shown beside every cost figure."""
 
 
 class SimulatedGpus(InventoryModel):
@@ -163,6 +183,10 @@ class HostSettings(InventoryModel):
     """Environment variables for every replica on this host (not for secrets)."""
     simulate: SimulatedGpus | None = None
     """Pretend this host has GPUs (demo/test hosts only)."""
+    gpu_hour_price: GpuHourPrice | None = None
+    """What one GPU of this host costs per hour, in [fleet] currency (0 to 1000000, e.g.
+    2.10): cost figures multiply the GPU-hours replicas hold here by it. Unset: the
+    GPU-hours are counted, their cost is unknown."""
 
 
 class Host(HostSettings):

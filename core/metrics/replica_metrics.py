@@ -63,6 +63,10 @@ class ReplicaMetrics:
         self._view = view_of(t, page, self._steps, self.window_s, self.rate_window_s)
         self._histories.push(self._view)
 
+    def latest_page(self) -> PageValues | None:
+        """The last page read, for cost accounting (its token counters)."""
+        return self._last[1] if self._last is not None else None
+
     def view(self) -> WindowView | None:
         """The latest window, for `DeploymentMetrics`; None before the first page."""
         return self._view

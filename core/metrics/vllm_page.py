@@ -105,8 +105,14 @@ def _process_marker(by_family: Mapping[str, Sequence[Sample]]) -> tuple[str, flo
 
 def restarted_between(old: PageValues, new: PageValues) -> bool:
     """True when both pages name their process the same way and the names differ."""
-    if old.process_marker is None or new.process_marker is None:
+    return process_changed(old.process_marker, new.process_marker)
+
+
+ProcessMarker = tuple[str, float]
+
+
+def process_changed(old: ProcessMarker | None, new: ProcessMarker | None) -> bool:
+    """Two pages' process markers name different processes (both known, same family)."""
+    if old is None or new is None:
         return False
-    return old.process_marker[0] == new.process_marker[0] and (
-        old.process_marker[1] != new.process_marker[1]
-    )
+    return old[0] == new[0] and old[1] != new[1]

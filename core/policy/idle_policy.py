@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fleetdeck.core.fleet.snapshot import DeploymentCost
 from fleetdeck.core.inventory.models import Autoscale
 
 
@@ -32,12 +33,7 @@ class IdleClock:
         self, now: float, requests_total: float | None, in_flight: float, ready_replicas: int
     ) -> IdleClock:
         """The clock after one reading at `now`."""
-        counter_moved = (
-            requests_total is not None
-            and self.last_requests_total is not None
-            and requests_total != self.last_requests_total
-        )
-        busy = counter_moved or in_flight > 0 or ready_replicas <= 0
+        busy = self.busy(requests_total, in_flight, ready_replicas)
         first = self.last_activity is None
         return IdleClock(
             last_activity=now if busy or first else self.last_activity,
@@ -45,6 +41,16 @@ class IdleClock:
                 requests_total if requests_total is not None else self.last_requests_total
             ),
         )
+
+    def busy(self, requests_total: float | None, in_flight: float, ready_replicas: int) -> bool:
+        """Whether a reading is activity (see the module docstring); cost accounting
+        (core/metrics/cost.py) counts GPU-hours as idle by this same test."""
+        counter_moved = (
+            requests_total is not None
+            and self.last_requests_total is not None
+            and requests_total != self.last_requests_total
+        )
+        return counter_moved or in_flight > 0 or ready_replicas <= 0
 
     def idle_for(self, now: float) -> float:
         """Seconds since the last activity (0 before the first reading)."""
@@ -71,3 +77,29 @@ def wake_target(autoscale: Autoscale | None, fixed_replicas: int) -> int:
     if autoscale is not None:
         return max(autoscale.min, 1)
     return max(fixed_replicas, 1)
+
+
+def idle_savings(cost: DeploymentCost | None, stopping: int) -> str:
+    """What an idle shutdown that stops `stopping` replicas stops spending, for its event:
+    "stops 2 replicas, saves 2 GPU·h/h = 4.20 USD/h".
+
+    From what the deployment holds now (`cost`, the snapshot's). Stopping all of them is
+    exact; stopping some is that share of the whole ("about"), since the planner picks
+    which ones and their hosts' prices may differ.
+    """
+    replicas = f"{stopping} replica{'' if stopping == 1 else 's'}"
+    if cost is None or cost.replicas_holding <= 0:
+        return f"stops {replicas}"
+    share = min(stopping, cost.replicas_holding) / cost.replicas_holding
+    about = "" if share >= 1 else "about "
+    gpus = cost.gpus_held * share
+    if gpus <= 0:
+        return f"stops {replicas}, holding no GPU"
+    saves = f"stops {replicas}, saves {about}{_figure(gpus)} GPU·h/h"
+    if cost.price_per_hour is None:
+        return f"{saves} (no gpu_hour_price on its hosts)"
+    return f"{saves} = {cost.price_per_hour * share:.2f} {cost.currency}/h"
+
+
+def _figure(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") or "0"

@@ -304,6 +304,12 @@ def _replicas_by_deployment(
     return grouped
 
 
+def holds_gpus(replica: ReplicaObservation) -> bool:
+    """A replica holds its GPUs from its start until it is gone: one being stopped still
+    holds them until its processes are gone. Placement and cost both count by this."""
+    return not replica.stop_requested or replica.alive
+
+
 def _capacities(
     inventory: Inventory, observed: Mapping[str, HostObservation | None]
 ) -> list[HostCapacity]:
@@ -313,8 +319,7 @@ def _capacities(
         if observation is None:
             capacities.append(HostCapacity(host.name, host.labels, False, ()))
             continue
-        # A replica being stopped still holds its GPUs until its processes are gone.
-        holding = [r for r in observation.replicas if not r.stop_requested or r.alive]
+        holding = [r for r in observation.replicas if holds_gpus(r)]
         busy = {uuid for r in holding for uuid in r.gpu_uuids}
         for gpu in observation.gpus:
             # vLLM's GPU memory is held by its EngineCore and workers, not the API server:

@@ -110,6 +110,34 @@ INVENTORY_CASES = (
         '{file}:6: hosts[0].connect_timeout: must be at most 10m, got "1h"',
         edit=(('transport = "local"\n', 'transport = "local"\nconnect_timeout = "1h"\n'),),
     ),
+    # Cost: prices and the currency they are written in
+    Case(
+        "gpu-hour-price-negative",
+        "{file}:6: hosts[0].gpu_hour_price: must be 0 or more (a price per GPU-hour), got -1.0",
+        edit=_host_key("gpu_hour_price = -1"),
+    ),
+    Case(
+        "gpu-hour-price-huge",
+        "{file}:6: hosts[0].gpu_hour_price: must be at most 1,000,000 per GPU-hour,"
+        " got 1000000000000.0",
+        edit=_host_key("gpu_hour_price = 1e12"),
+    ),
+    Case(
+        "gpu-hour-price-text",
+        '{file}:6: hosts[0].gpu_hour_price: expected a number, got "2.10"',
+        edit=_host_key('gpu_hour_price = "2.10"'),
+    ),
+    Case(
+        "defaults-gpu-hour-price-inf",
+        "{file}:4: defaults.gpu_hour_price: expected a finite number, got inf",
+        edit=(("[[hosts]]", "[defaults]\ngpu_hour_price = inf\n[[hosts]]"),),
+    ),
+    Case(
+        "currency-lowercase",
+        "{file}:3: fleet.currency: must be an ISO 4217 currency code: three capital letters"
+        ' such as "USD" or "EUR"; got "usd"',
+        edit=(('name = "t"', 'name = "t"\ncurrency = "usd"'),),
+    ),
     # Control characters in strings that reach a host or a log
     Case(
         "model-nul",

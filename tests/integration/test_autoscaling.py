@@ -111,6 +111,10 @@ max = 2
 extra_args = ["--sim-load-seconds", "0.5"]
 """
     inventory = write_inventory(fleet, tmp_path / "fleet.toml", deployments_toml=deployment)
+    # Priced, so that the idle stop says what it saves: 1 GPU at 3.25 EUR an hour.
+    text = inventory.read_text()
+    text = text.replace("[defaults]\n", "[defaults]\ngpu_hour_price = 3.25\n", 1)
+    inventory.write_text(text.replace("[fleet]\n", '[fleet]\ncurrency = "EUR"\n', 1))
     with controller_running(inventory) as controller:
         # min 0: nothing starts until asked, then 1 replica (max(min, 1)).
         started = fleetdeck("start", str(inventory), "sleepy", "--timeout", "60")
@@ -119,7 +123,12 @@ extra_args = ["--sim-load-seconds", "0.5"]
         # woken replica came up (polling for it could miss a 4 s window on a busy machine).
         idle = controller.wait_for("autoscale.idle-timeout", timeout=40)
         assert "no requests for" in idle["message"] and "scale 1 -> 0" in idle["message"]
+        assert "stops 1 replica, saves 1 GPU·h/h = 3.25 EUR/h" in idle["message"]
         wait_until(
             lambda: status(inventory)["deployments"][0]["replicas"] == [], 30, "every replica gone"
         )
-        assert status(inventory)["deployments"][0]["status"] == "stopped"
+        stopped = status(inventory)["deployments"][0]
+        assert stopped["status"] == "stopped"
+        # status --json carries every deployment's cost, in the inventory's currency.
+        assert stopped["cost"]["currency"] == "EUR"
+        assert (stopped["cost"]["gpus_held"], stopped["cost"]["price_per_hour"]) == (0, 0.0)

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from fleetdeck.core.fleet.events import Event
-from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot, HostSnapshot, HostState
+from fleetdeck.core.fleet.snapshot import (
+    CostFigures,
+    DeploymentCost,
+    DeploymentStatus,
+    FleetSnapshot,
+    HostSnapshot,
+    HostState,
+)
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.deployment_access import ClientHint
 from fleetdeck.tui.widgets.events_panel import EventsPanel
@@ -103,3 +110,70 @@ class TestScreens:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=SIZE, run_before=details_with_logs)
+
+
+def llama_cost() -> DeploymentCost:
+    """Two replicas hold 1 GPU each at 2.10 USD; 40 minutes watched."""
+    hour = CostFigures(
+        window_s=2400.0,
+        gpu_hours=1.2,
+        idle_gpu_hours=0.3,
+        prompt_tokens=1_500_000.0,
+        output_tokens=420_000.0,
+        total_tokens=1_920_000.0,
+        cost=2.52,
+        idle_cost=0.63,
+        cost_per_million_output_tokens=6.0,
+        cost_per_million_total_tokens=1.3125,
+    )
+    return DeploymentCost(
+        currency="USD",
+        replicas_holding=2,
+        gpus_held=2,
+        price_per_hour=4.20,
+        since=0.0,
+        last_hour=hour,
+        since_start=hour,
+    )
+
+
+def fleet_with_costs() -> FleetSnapshot:
+    fleet = the_fleet()
+    costs = {"llama8b": llama_cost(), "phi": DeploymentCost("USD", 1, 1, None)}
+    return fleet.model_copy(
+        update={
+            "deployments": tuple(
+                d.model_copy(update={"cost": costs.get(d.name)}) for d in fleet.deployments
+            )
+        }
+    )
+
+
+class TestCost:
+    """The cost column (a price per hour, or a dash where a host has no price) and the
+    detail screen's two cost lines, at the narrowest size the detail screen takes."""
+
+    def test_fleet_with_costs_at_120x40(self, snap_compare: Callable[..., bool]) -> None:
+        snapshot = fleet_with_costs()
+        app = FleetdeckApp(ScriptedBackend(snapshot), title="fleetdeck · lab", refresh_s=0.01)
+
+        async def fleet(pilot: Pilot[None]) -> None:
+            await shown(pilot, snapshot)
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=fleet)
+
+    def test_deployment_with_cost_at_80x24(self, snap_compare: Callable[..., bool]) -> None:
+        snapshot = fleet_with_costs()
+        backend = ScriptedBackend(snapshot)
+        backend.write_log("llama8b/r0", *LOG_LINES)
+        app = FleetdeckApp(backend, title="fleetdeck · lab", refresh_s=0.01, log_flush_s=0.01)
+
+        async def details(pilot: Pilot[None]) -> None:
+            await shown(pilot, snapshot)
+            await open_detail(pilot)
+            log = app.screen.query_one(LogPane)
+            await until(pilot, lambda: log.line_count == len(LOG_LINES))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=details)

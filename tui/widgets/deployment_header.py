@@ -5,7 +5,8 @@ says about the key), as plain strings, so they are tested without an app. The ke
 shown masked, and the test command names its variable, never its value: the console
 never holds the key (the snapshot carries only its masked form), so there is nothing
 to reveal, and the header says where a client finds it instead. The test command is cut
-to one line; `c` copies it whole. The figures are the metrics panel's, below.
+to one line; `c` copies it whole. The figures are the metrics panel's, below, but for
+cost: what its GPUs cost now, over the last hour and since this console began watching.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
-from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.core.fleet.snapshot import DeploymentCost, DeploymentSnapshot
+from fleetdeck.core.metrics.cost_text import figures_line, per_hour, span
 from fleetdeck.tui.deployment_access import (
     ClientHint,
     api_base,
@@ -51,13 +53,35 @@ def endpoint_summary(deployment: DeploymentSnapshot) -> str:
     return f"{base} · {source}" if source else base
 
 
-def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> list[tuple[str, str]]:
-    """(label, value) lines under the status line."""
+def cost_lines(cost: DeploymentCost) -> list[tuple[str, str]]:
+    """What it holds and spends now, over the last hour, and since the fleetdeck process
+    that measured it began watching: this console, or the one a replay recorded
+    (core/metrics/cost.py says how each figure is counted)."""
+    gpus = f"{cost.gpus_held} GPU{'' if cost.gpus_held == 1 else 's'}"
+    hour = cost.last_hour
     return [
+        (
+            "cost",
+            f"{per_hour(cost)} now ({gpus}) · last {span(hour.window_s)}: "
+            + figures_line(hour, cost.currency),
+        ),
+        (
+            "watched",
+            f"{span(cost.since_start.window_s)}: " + figures_line(cost.since_start, cost.currency),
+        ),
+    ]
+
+
+def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> list[tuple[str, str]]:
+    """(label, value) lines under the status line; the cost lines once there is a cost."""
+    lines = [
         ("endpoint", endpoint_summary(deployment)),
         ("api key", key_summary(deployment, hint)),
         ("test", curl_command_for(deployment, hint) or "(no replica is ready yet)"),
     ]
+    if deployment.cost is not None:
+        lines += cost_lines(deployment.cost)
+    return lines
 
 
 class DeploymentHeader(Static):

@@ -1,4 +1,5 @@
-"""One row per deployment: status, name, ready/desired, load, latency, hosts, model, endpoint.
+"""One row per deployment: status, name, ready/desired, load, latency, cost per hour, hosts,
+model, endpoint.
 
 The rows shown are the snapshot's deployments through the filter and the sort
 (tui/deployment_rows.py, pure); the sort column's header carries ▲ or ▼ (unsorted:
@@ -23,7 +24,12 @@ from textual.widgets import DataTable
 from fleetdeck.core.fleet.snapshot import METRICS_INTERVAL_S, DeploymentSnapshot
 from fleetdeck.core.policy.rollout_phase import rollout_phase
 from fleetdeck.tui.deployment_access import api_base
-from fleetdeck.tui.deployment_rows import filter_deployments, replica_hosts, sort_deployments
+from fleetdeck.tui.deployment_rows import (
+    cost_per_hour,
+    filter_deployments,
+    replica_hosts,
+    sort_deployments,
+)
 from fleetdeck.tui.messages import DeploymentSelected
 from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
 from fleetdeck.tui.widgets.keyed_table import Cells, KeyedTable
@@ -60,13 +66,15 @@ class DeploymentsTable(KeyedTable):
         ("rate_range", ""),
         ("p95", f"p95 · {SPARK_SPAN}"),
         ("p95_range", ""),
+        # What its GPUs cost per hour now, in the inventory's currency (detail: the rest).
+        ("cost", "Cost/h"),
         ("hosts", "Hosts"),
         ("model", "Model"),
         ("endpoint", "Endpoint"),
     )
     # At 80 columns: status, name, ready, load, latency and hosts; the detail screen has
-    # the rest.
-    DROP_ORDER = ("endpoint", "p95_range", "rate_range", "model", "hosts")
+    # the rest. The cost per hour outlasts the sparklines' ranges, not the model.
+    DROP_ORDER = ("endpoint", "p95_range", "rate_range", "cost", "model", "hosts")
     SORTED_BY: ClassVar[dict[str, str]] = {"rate_range": "rate", "p95_range": "p95"}
     """A column that sorts by another one's values (a range, by its figure)."""
 
@@ -162,6 +170,7 @@ class DeploymentsTable(KeyedTable):
                 lambda value: light_style(latency_variable(value), variables),
                 format_seconds,
             ),
+            Text(cost_per_hour(deployment) or NO_VALUE, justify="right"),
             Text(replica_hosts(deployment) or NO_VALUE),
             Text(deployment.model),
             Text(api_base(deployment) or NO_VALUE),
