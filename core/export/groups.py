@@ -8,6 +8,7 @@ and one line here; tests/unit/test_export_collector.py checks every group's name
 from __future__ import annotations
 
 from fleetdeck.core.export import (
+    cost_families,
     deployment_families,
     gpu_families,
     host_families,
@@ -20,4 +21,5 @@ GROUPS: tuple[FamilyGroup, ...] = (
     gpu_families.families,
     deployment_families.families,
     replica_families.families,
+    cost_families.families,
 )

@@ -19,6 +19,8 @@ from fleetdeck.core.export.address import MetricsAddress, parse_metrics_address
 from fleetdeck.core.export.collector import SnapshotCollector
 from fleetdeck.core.export.server import MetricsSetting, metrics_setting, start_metrics_server
 from fleetdeck.core.fleet.snapshot import (
+    CostFigures,
+    DeploymentCost,
     DeploymentSnapshot,
     DeploymentStatus,
     FleetSnapshot,
@@ -68,8 +70,18 @@ def full_fleet() -> FleetSnapshot:
         ttft_histogram=HistogramSnapshot(
             bounds=(0.01, 0.1), cumulative=(8.0, 10.0), count=10.0, sum=0.2),
     )  # fmt: skip
+    cost = DeploymentCost(
+        currency="EUR", replicas_holding=2, gpus_held=2, price_per_hour=5.0, since=40.0,
+        last_hour=CostFigures(window_s=60.0, gpu_hours=1.5, idle_gpu_hours=0.5,
+                              output_tokens=2e6, total_tokens=5e6, cost=7.5, idle_cost=2.5,
+                              cost_per_million_output_tokens=3.75,
+                              cost_per_million_total_tokens=1.5),
+        since_start=CostFigures(window_s=60.0, gpu_hours=1.5, unpriced_gpu_hours=1.5,
+                                cost=None, idle_cost=None),
+    )  # fmt: skip
     chat = DeploymentSnapshot(name="chat", model="org/chat-8b", status=DeploymentStatus.DEGRADED,
-                              desired=3, ready=1, replicas=replicas, metrics=metrics)  # fmt: skip
+                              desired=3, ready=1, replicas=replicas, metrics=metrics,
+                              cost=cost)  # fmt: skip
     return FleetSnapshot(fleet="prod", taken_at=100.0, hosts=hosts, deployments=(chat,))
 
 
@@ -145,6 +157,23 @@ def test_the_page_says_what_the_snapshot_says() -> None:
     assert value(found, "fleetdeck_replica_last_exit_code", **r2) == 137.0
     assert ("fleetdeck_replica_last_exit_code", frozenset(r0.items())) not in found
     assert value(found, "fleetdeck_snapshot_timestamp_seconds", fleet="prod") == 100.0
+
+
+def test_cost_figures_are_served_per_window_and_unknown_ones_left_out() -> None:
+    found = samples(page(full_fleet()))
+    now = {"deployment": "chat", "currency": "EUR"}
+    hour = {**now, "window": "last_hour"}
+    start = {**now, "window": "since_start"}
+    assert value(found, "fleetdeck_deployment_gpus_held", **now) == 2.0
+    assert value(found, "fleetdeck_deployment_price_per_hour", **now) == 5.0
+    assert value(found, "fleetdeck_deployment_cost", **hour) == 7.5
+    assert value(found, "fleetdeck_deployment_idle_gpu_hours", **hour) == 0.5
+    assert value(found, "fleetdeck_deployment_cost_per_million_output_tokens", **hour) == 3.75
+    assert value(found, "fleetdeck_deployment_gpu_hours", **start) == 1.5
+    # Unpriced GPU-hours: the cost is unknown, so it has no sample (not a zero).
+    for unknown in ("cost", "cost_per_million_total_tokens"):
+        unknown = f"fleetdeck_deployment_{unknown}"
+        assert (unknown, frozenset(start.items())) not in found
 
 
 def test_nothing_is_served_before_the_first_snapshot() -> None:
