@@ -171,9 +171,8 @@ def test_cost_figures_are_served_per_window_and_unknown_ones_left_out() -> None:
     assert value(found, "fleetdeck_deployment_cost_per_million_output_tokens", **hour) == 3.75
     assert value(found, "fleetdeck_deployment_gpu_hours", **start) == 1.5
     # Unpriced GPU-hours: the cost is unknown, so it has no sample (not a zero).
-    for unknown in ("cost", "cost_per_million_total_tokens"):
-        unknown = f"fleetdeck_deployment_{unknown}"
-        assert (unknown, frozenset(start.items())) not in found
+    for figure in ("cost", "cost_per_million_total_tokens"):
+        assert (f"fleetdeck_deployment_{figure}", frozenset(start.items())) not in found
 
 
 def test_nothing_is_served_before_the_first_snapshot() -> None:
