@@ -10,6 +10,7 @@ from rich.console import Console
 from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from fleetdeck.core.fleet.snapshot import (
     DeploymentSnapshot,
@@ -171,6 +172,13 @@ class Notes:
 
     def titled(self, title: str) -> list[Notification]:
         return [note for note in self.all if note.title == title]
+
+
+def still_cursors(app: FleetdeckApp) -> None:
+    """Stop the blinking of every text cursor on screen, for an SVG snapshot: a blink
+    toggles on a timer, so a snapshot taken under load could catch either phase."""
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
 
 
 def screen_text(app: FleetdeckApp) -> str:

@@ -30,7 +30,17 @@ from fleetdeck.tui.screens.logs import LogsScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.hosts_table import HostsTable
-from tests.tui.fleet_data import SIZE, Notes, deployment, fleet, llama, screen_text, shown, until
+from tests.tui.fleet_data import (
+    SIZE,
+    Notes,
+    deployment,
+    fleet,
+    llama,
+    screen_text,
+    shown,
+    still_cursors,
+    until,
+)
 from tests.tui.scripted_backend import ScriptedBackend
 
 
@@ -360,6 +370,7 @@ THEMES = [FLEETDECK_DARK.name, FLEETDECK_LIGHT.name]
 
 async def _command_line(pilot: Pilot[None]) -> None:
     await type_command(pilot, "st", enter=False)
+    still_cursors(pilot.app)  # type: ignore[arg-type]
     await pilot.pause()
 
 
@@ -378,6 +389,7 @@ async def _confirm(pilot: Pilot[None]) -> None:
 async def _palette(pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+p")
     await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    still_cursors(pilot.app)  # type: ignore[arg-type]
     await pilot.press(*"stop")
     await until(pilot, lambda: "stop alpha" in screen_text(pilot.app))  # type: ignore[arg-type]
     await pilot.pause(0.3)

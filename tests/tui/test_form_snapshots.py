@@ -19,7 +19,7 @@ from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 from fleetdeck.tui.screens.deployment_form import DeploymentFormScreen
 from fleetdeck.tui.screens.trust import TrustScreen
-from tests.tui.fleet_data import deployment, fleet, shown, until
+from tests.tui.fleet_data import deployment, fleet, shown, still_cursors, until
 from tests.tui.form_backend import FormBackend
 from tests.tui.scripted_backend import ScriptedBackend
 from tests.tui.test_deployment_form import INVENTORY
@@ -72,10 +72,12 @@ def test_form_snapshot(
         field = app.screen.query_one("#field-replicas", Input)
         field.value = "-1" if state == "error" else "3"
         field.focus()
+        still_cursors(app)
         await pilot.pause(0.2)
         if state == "plan":  # what will start, roll or stop, and the one question
             await pilot.press("ctrl+s")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            still_cursors(app)
             await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
