@@ -50,9 +50,7 @@ from fleetdeck.core.endpoint.headers import (
     json_response,
     relayed_headers,
 )
-from fleetdeck.core.endpoint.replica_policy import RoutingKey, make_replica_policy
 from fleetdeck.core.endpoint.routing import (
-    SESSION_HEADER,
     Backend,
     RequestFacts,
     Route,
@@ -61,6 +59,7 @@ from fleetdeck.core.endpoint.routing import (
     with_model,
 )
 from fleetdeck.core.endpoint.upstreams import Lease, ProxyStats, UpstreamPool, UpstreamStats
+from fleetdeck.core.policy.replica_choice import RoutingKey, make_replica_policy
 from fleetdeck.core.policy.traffic_split import shadow_due
 
 _log = logging.getLogger(__name__)
@@ -303,7 +302,7 @@ class EndpointProxy:
             message = f"the request body is larger than {self._max_body_bytes} bytes"
             return self._fail(413, message, "invalid_request_error")
         route = self._route  # one route for the whole request, whatever changes meanwhile
-        facts = inspect(route, request.method, path, request.headers.get(SESSION_HEADER), raw)
+        facts = inspect(route, request.method, path, request.headers, raw)
         if path == "/v1/models" and request.method == "GET" and len(route.backends) > 1:
             return await self._list_models(request, route)
         choice = self._splitter.choose(route, facts)

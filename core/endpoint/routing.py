@@ -12,15 +12,15 @@ chosen backend's name, so a client keeps one model name across a blue-green swit
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fleetdeck.core.endpoint.replica_policy import RoutingKey
+from fleetdeck.core.policy.replica_choice import RoutingKey, routing_key_from_request
 from fleetdeck.core.policy.traffic_split import next_arm, sticky_arm
 
 Sticky = Literal["session", "user", "none"]
 SESSION_HEADER = "X-Session-Id"
-PREFIX_CHARS = 256  # of the prompt, for prefix affinity
 MAX_INSPECTED_BYTES = 16 * 1024 * 1024  # larger bodies are forwarded without a look inside
 
 
@@ -80,7 +80,9 @@ class RequestFacts:
     key: RoutingKey
 
 
-def inspect(route: Route, method: str, path: str, session: str | None, raw: bytes) -> RequestFacts:
+def inspect(
+    route: Route, method: str, path: str, headers: Mapping[str, str], raw: bytes
+) -> RequestFacts:
     body: dict[str, Any] | None = None
     if (
         route.inspects_bodies
@@ -96,29 +98,18 @@ def inspect(route: Route, method: str, path: str, session: str | None, raw: byte
     model = body.get("model") if body is not None else None
     user = body.get("user") if body is not None else None
     user = user if isinstance(user, str) and user else None
+    session = headers.get(SESSION_HEADER) or None
     sticky_key = {"session": session, "user": user}.get(route.sticky)
-    prefix = _prompt_prefix(body) if route.policy == "prefix_affinity" else ""
+    if body is not None:
+        key = routing_key_from_request(body, headers)
+    else:
+        key = RoutingKey(prefix="", session=session)
     return RequestFacts(
         body=body,
         model=model if isinstance(model, str) else None,
         sticky_key=sticky_key,
-        key=RoutingKey(prefix=prefix, session=sticky_key or session or user),
+        key=key,
     )
-
-
-def _prompt_prefix(body: dict[str, Any] | None) -> str:
-    if body is None:
-        return ""
-    prompt = body.get("prompt")
-    if isinstance(prompt, str):
-        return prompt[:PREFIX_CHARS]
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        text = "".join(
-            str(m.get("content", "")) for m in messages if isinstance(m, dict)
-        )  # fmt: skip
-        return text[:PREFIX_CHARS]
-    return ""
 
 
 @dataclass

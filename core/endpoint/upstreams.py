@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from fleetdeck.core.endpoint.replica_policy import (
+from fleetdeck.core.policy.replica_choice import (
     ReplicaCandidate,
     ReplicaPolicy,
     RoutingKey,

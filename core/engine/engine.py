@@ -211,6 +211,7 @@ class Engine:
             replica_metrics=self._telemetry.replica_summaries,
             deployment_metrics=self._telemetry.deployment_summaries,
             endpoints=self._endpoints.urls(),
+            routers=self._endpoints.views(),
         )
 
     def _api_keys(self) -> dict[str, str]:
@@ -379,7 +380,8 @@ class Engine:
     async def serve_round(self, *, scrape: bool) -> None:
         """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""
         transports = {name: s.transport for name, s in self._sessions.items()}
-        await self._endpoints.sync(self._inventory, self.snapshot(), transports)
+        routes = self._desired.routes()  # `fleetdeck route`, from this or another process
+        await self._endpoints.sync(self._inventory, self.snapshot(), transports, routes)
         if scrape:
             await self.scrape_metrics()
 

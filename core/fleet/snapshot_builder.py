@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fleetdeck.core.fleet.snapshot import (
     READY,
     DeploymentSnapshot,
+    EndpointSnapshot,
     FleetSnapshot,
     GpuProcessSnapshot,
     GpuSnapshot,
@@ -49,6 +50,7 @@ def build_snapshot(
     replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
     deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
     endpoints: Mapping[str, str] | None = None,
+    routers: Sequence[EndpointSnapshot] = (),
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
@@ -112,6 +114,7 @@ def build_snapshot(
         taken_at=now,
         hosts=host_snapshots,
         deployments=tuple(deployments),
+        endpoints=tuple(routers),
     )
 
 

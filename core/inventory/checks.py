@@ -175,7 +175,7 @@ def check_endpoints(
             other = f"deployments[{ports[endpoint.port]}].endpoint_port"
             found.append(((*where, "port"), f"port {endpoint.port} is also {other}; pick another"))
         first_port.setdefault(endpoint.port, index)
-        wanted = [
+        wanted: list[tuple[KeyPath, str]] = [
             ((*where, "backends", i, "deployment"), b.deployment)
             for i, b in enumerate(endpoint.backends)
         ]

@@ -35,11 +35,18 @@ FAST = ("--sim-load-seconds", "0.2", "--sim-token-latency-ms", "5", "--sim-ttft-
 
 
 class Sim:
-    def __init__(self, port: int, log_path: Path, args: tuple[str, ...], env: dict[str, str]):
+    def __init__(
+        self,
+        port: int,
+        log_path: Path,
+        args: tuple[str, ...],
+        env: dict[str, str],
+        model: str = MODEL,
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
-        argv = [str(SIM), "serve", MODEL, "--host", "127.0.0.1", "--port", str(port), *args]
+        argv = [str(SIM), "serve", model, "--host", "127.0.0.1", "--port", str(port), *args]
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 argv,
