@@ -111,6 +111,11 @@ class EndpointManager:
         self._serving = serving
         self._published: tuple[dict[str, str], list[dict[str, object]]] | None = None
 
+    @property
+    def serving(self) -> bool:
+        """Whether this process serves endpoints (a console, `fleetdeck run`)."""
+        return bool(self._proxies)
+
     def url(self, deployment: str) -> str | None:
         proxy = self._proxies.get(deployment)
         plan = self._plans.get(deployment)

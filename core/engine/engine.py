@@ -385,6 +385,16 @@ class Engine:
         if scrape:
             await self.scrape_metrics()
 
+    async def route_now(self) -> bool:
+        """Take a changed route at once where this process serves the endpoints (the
+        console, `fleetdeck run`); False when none is served here."""
+        if not self._endpoints.serving:
+            return False
+        transports = {name: s.transport for name, s in self._sessions.items()}
+        routes = self._desired.routes()
+        await self._endpoints.sync(self._inventory, self.snapshot(), transports, routes)
+        return True
+
     async def scrape_metrics(self) -> None:
         """Read every ready replica's /metrics once; rates come from successive rounds."""
         transports = {name: s.transport for name, s in self._sessions.items()}
