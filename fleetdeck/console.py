@@ -7,6 +7,7 @@ import-linter contract in pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from fleetdeck.core.commands.replay import open_recording
 from fleetdeck.core.demo.demo_fleet import DemoFleet, run_headless_demo
 from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.errors import UsageError
+from fleetdeck.core.export.server import metrics_setting, serving_metrics
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import Inventory
 from fleetdeck.core.recording.player import ReplaySource
@@ -47,9 +49,12 @@ async def open_console(
     theme: str | None = None,
     record: Path | None = None,
     record_max_bytes: int = DEFAULT_MAX_BYTES,
+    metrics: str | None = None,
 ) -> int:
-    """`record`: also record what the console shows there (`fleetdeck replay` plays it)."""
+    """`record`: also record what the console shows there (`fleetdeck replay` plays it);
+    `metrics`: serve /metrics there (else the inventory's [fleet] metrics_address)."""
     require_a_terminal("fleetdeck status FILE --watch")
+    setting = metrics_setting(metrics, inventory.fleet.metrics_address, inventory.source)
     intents = FleetIntents(Engine(inventory), who="the console")
     app = FleetdeckApp(
         intents,
@@ -60,12 +65,16 @@ async def open_console(
         preferences=PreferencesFile(default_preferences_path()),
     )
     try:
-        # The console runs the same loops as `fleetdeck run` while it is open (under the lease).
-        if record is None:
+        async with contextlib.AsyncExitStack() as stack:
+            # Bound before the app draws: a port in use is told on the terminal, exit 2.
+            await stack.enter_async_context(serving_metrics(intents, setting))
+            if record is not None:
+                await stack.enter_async_context(
+                    recorded(intents, record, max_bytes=record_max_bytes)
+                )
+            # The console runs the same loops as `fleetdeck run` while it is open (under
+            # the lease).
             await intents.run_beside_controller(app.run_async())
-        else:
-            async with recorded(intents, record, max_bytes=record_max_bytes):
-                await intents.run_beside_controller(app.run_async())
     finally:
         await intents.close()
     return DONE
@@ -85,13 +94,20 @@ async def open_replay(path: Path, *, theme: str | None = None) -> int:
 
 
 async def run_demo(
-    *, headless: bool, seconds: float | None, readonly: bool = False, theme: str | None = None
+    *,
+    headless: bool,
+    seconds: float | None,
+    readonly: bool = False,
+    theme: str | None = None,
+    metrics: str | None = None,
 ) -> int:
+    """`metrics`: serve the demo fleet's /metrics there (to try a Grafana dashboard)."""
+    setting = metrics_setting(metrics, None, "the demo")
     if headless:
-        return await run_headless_demo(seconds)
+        return await run_headless_demo(seconds, setting)
     require_a_terminal("fleetdeck demo --headless")
     demo = DemoFleet(say_events=False)
-    async with demo as intents:
+    async with demo as intents, serving_metrics(intents, setting):
         app = FleetdeckApp(
             intents,
             title="fleetdeck demo",

@@ -94,7 +94,11 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from fleetdeck.console import run_demo
 
         return await run_demo(
-            headless=args.headless, seconds=args.seconds, readonly=args.readonly, theme=args.theme
+            headless=args.headless,
+            seconds=args.seconds,
+            readonly=args.readonly,
+            theme=args.theme,
+            metrics=args.metrics,
         )
     if command == "replay":
         return await _replay(args)
@@ -112,6 +116,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
             theme=args.theme,
             record=Path(args.record) if args.record else None,
             record_max_bytes=args.record_max_size,
+            metrics=args.metrics,
         )
     intents = FleetIntents(Engine(inventory))
     try:

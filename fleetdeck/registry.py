@@ -87,11 +87,19 @@ def _record(p: argparse.ArgumentParser) -> None:
                    "one starts (default 256M, ~14 hours of 80 replicas)")  # fmt: skip
 
 
+def _metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metrics", metavar="ADDR", default=None,
+                   help="serve Prometheus metrics at http://ADDR/metrics: HOST:PORT, or a "
+                   "port alone for 127.0.0.1 (default: the inventory's [fleet] "
+                   "metrics_address, else off)")  # fmt: skip
+
+
 def _tui(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", nargs="?", default="fleet.toml",
                    help="the fleet inventory (TOML; default fleet.toml)")  # fmt: skip
     _console_options(p)
     _record(p)
+    _metrics(p)
 
 
 def _replay(p: argparse.ArgumentParser) -> None:
@@ -109,6 +117,7 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="no screen: print status lines")
     p.add_argument("--seconds", type=arg_types.RUN_FOR, default=None, help="stop after this long")
     _console_options(p)
+    _metrics(p)
 
 
 def _apply(p: argparse.ArgumentParser) -> None:
@@ -155,6 +164,7 @@ def _run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interval", type=arg_types.INTERVAL, default=5.0, metavar="S",
                    help="seconds between reconcile ticks (0.1 to 86400)")  # fmt: skip
     _record(p)
+    _metrics(p)
 
 
 def _scale(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from fleetdeck.core.commands import render
 from fleetdeck.core.commands.exit_codes import DONE, FAILED
 from fleetdeck.core.commands.reporting import exit_code, say, warn_unreachable
 from fleetdeck.core.errors import UsageError
+from fleetdeck.core.export.server import metrics_setting, serving_metrics
 from fleetdeck.core.intents import FleetIntents, IntentOutcome
 from fleetdeck.core.recording.recorder import recorded
 
@@ -84,15 +86,24 @@ async def cmd_forget_failed(intents: FleetIntents, args: argparse.Namespace) -> 
 
 async def cmd_run(intents: FleetIntents, args: argparse.Namespace) -> int:
     """The engine's loops with no screen, events as JSON lines, until SIGINT/SIGTERM."""
+    # Checked before anything runs: a bad address or a port in use is a usage error.
+    metrics = metrics_setting(
+        args.metrics, intents.inventory.fleet.metrics_address, intents.inventory.source
+    )
     intents.subscribe(lambda event: print(json.dumps(event.model_dump(mode="json")), flush=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if args.record is None:
-        await intents.run_controller(stop, interval_s=args.interval)
-        return DONE
-    async with recorded(intents, Path(args.record), max_bytes=args.record_max_size):
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(serving_metrics(intents, metrics))
+        if server is not None:
+            say(f"serving Prometheus metrics at {server.url} (from {server.setting.origin})")
+        if args.record is not None:
+            record = Path(args.record)
+            await stack.enter_async_context(
+                recorded(intents, record, max_bytes=args.record_max_size)
+            )
         await intents.run_controller(stop, interval_s=args.interval)
     return DONE
 

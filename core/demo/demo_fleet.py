@@ -35,6 +35,7 @@ from fleetdeck.core.commands.exit_codes import DONE, FAILED, INTERRUPTED
 from fleetdeck.core.commands.render import event_line, progress_line, status_table
 from fleetdeck.core.demo.traffic import send_demo_traffic
 from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.export.server import MetricsSetting, serving_metrics
 from fleetdeck.core.fleet.snapshot import FleetSnapshot
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import load_inventory
@@ -226,10 +227,13 @@ def _say(line: str, stream: TextIO | None = None) -> None:
         print(line, file=stream or sys.stdout, flush=True)
 
 
-async def run_headless_demo(seconds: float | None) -> int:
-    """The demo with no screen: event and status lines, then the status table."""
+async def run_headless_demo(seconds: float | None, metrics: MetricsSetting | None = None) -> int:
+    """The demo with no screen: event and status lines, then the status table; with
+    `metrics`, its /metrics served there meanwhile."""
     demo = DemoFleet(say_events=True)
-    async with demo as intents:
+    async with demo as intents, serving_metrics(intents, metrics) as server:
+        if server is not None:
+            _say(f"serving Prometheus metrics at {server.url}")
         code: list[int] = []
         await intents.run_beside_controller(_headless(demo, intents, seconds, code))
         if demo.stop_requested.is_set():

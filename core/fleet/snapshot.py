@@ -108,6 +108,18 @@ class LatencyPercentiles(Frozen):
     p95: float | None = None
 
 
+class HistogramSnapshot(Frozen):
+    """A latency histogram's cumulative counts since this fleetdeck process began reading
+    the deployment's replicas (what `/metrics` exposes to Prometheus). Only grows while
+    the process runs: each replica's scrape-to-scrape deltas are added, so a replica that
+    restarts or goes away takes nothing back."""
+
+    bounds: tuple[float, ...]  # finite upper bounds, ascending; +Inf is `count`
+    cumulative: tuple[float, ...]  # observations <= each bound
+    count: float = 0.0
+    sum: float = 0.0
+
+
 METRICS_INTERVAL_S = 2.0
 """The engine reads /metrics this often, so a history's points are this far apart."""
 
@@ -145,6 +157,10 @@ class MetricsSnapshot(Frozen):
     generation_tokens_history: tuple[float, ...] = ()  # generation tokens/s
     waiting_history: tuple[float, ...] = ()  # requests queued
     kv_cache_history: tuple[float, ...] = ()  # 0..1
+    # Added for Prometheus (core/export): a deployment's buckets since this process
+    # started, None for a replica and before two scrapes.
+    e2e_latency_histogram: HistogramSnapshot | None = None
+    ttft_histogram: HistogramSnapshot | None = None
 
 
 class ReplicaSnapshot(Frozen):

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from fleetdeck.core.export.address import parse_metrics_address
 from fleetdeck.core.inventory.problems import show_value
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -145,6 +146,12 @@ def check_fleet_name(value: str) -> str:
             " letter or digit (the name becomes a directory name); got"
             f" {show_value(value)}"
         )
+    return value
+
+
+def check_metrics_address(value: str) -> str:
+    """[fleet] metrics_address: HOST:PORT or a port (core/export/address.py says how)."""
+    parse_metrics_address(value)  # its ValueError says what is wrong
     return value
 
 

@@ -20,6 +20,7 @@ from fleetdeck.core.inventory.fields import (
     LocalPath,
     check_address,
     check_fleet_name,
+    check_metrics_address,
     check_name,
     check_user,
     key_error,
@@ -109,6 +110,10 @@ class Fleet(InventoryModel):
     name: Annotated[str, AfterValidator(check_fleet_name)]
     """Fleet name, shown in the title bar and in `status --json`: A-Z, a-z, 0-9, ".", "_"
     and "-", at most 63 characters (it names fleetdeck's state directory)."""
+    metrics_address: Annotated[str, AfterValidator(check_metrics_address)] | None = None
+    """Serve Prometheus metrics at http://ADDRESS/metrics while `fleetdeck run` or the
+    console runs: "127.0.0.1:9464", or a port alone (127.0.0.1); off when unset.
+    `--metrics ADDR` wins over it."""
 
 
 class SimulatedGpus(InventoryModel):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics import families as f
 from fleetdeck.core.metrics.history import Histories
 from fleetdeck.core.metrics.replica_metrics import ReplicaMetrics
 from fleetdeck.core.metrics.ring import SPARKLINE_POINTS
+from fleetdeck.core.metrics.totals import DeploymentTotals, histogram_snapshot
 from fleetdeck.core.metrics.window import WindowView, combine_views, snapshot_of
 
 
@@ -30,11 +32,15 @@ class DeploymentMetrics:
     def __init__(self, history_points: int = SPARKLINE_POINTS) -> None:
         self._histories = Histories(history_points)
         self._view: WindowView | None = None
+        self._totals = DeploymentTotals()
 
     def update(
         self, t: float, replicas: Iterable[ReplicaMetrics], max_age_s: float | None = None
     ) -> MetricsSnapshot | None:
+        replicas = list(replicas)
         self._view = aggregate(t, replicas, max_age_s)
+        # Every replica, however old its window: the totals only add what it gained.
+        self._totals.update({replica: replica.totals() for replica in replicas})
         # No data this round still moves the sparklines (zeros), so they keep time.
         self._histories.push(self._view)
         return self.summary()
@@ -42,4 +48,9 @@ class DeploymentMetrics:
     def summary(self) -> MetricsSnapshot | None:
         if self._view is None:
             return None
-        return snapshot_of(self._view, self._histories.values())
+        return snapshot_of(self._view, self._histories.values()).model_copy(
+            update={
+                "e2e_latency_histogram": histogram_snapshot(self._totals.get(f.E2E_LATENCY)),
+                "ttft_histogram": histogram_snapshot(self._totals.get(f.TTFT)),
+            }
+        )

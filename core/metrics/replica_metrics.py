@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import deque
 
 from fleetdeck.core.fleet.snapshot import MetricsSnapshot
+from fleetdeck.core.metrics.histograms import Histogram
 from fleetdeck.core.metrics.history import Histories
 from fleetdeck.core.metrics.ring import SPARKLINE_POINTS
+from fleetdeck.core.metrics.totals import add_step
 from fleetdeck.core.metrics.vllm_page import PageValues, read_page
 from fleetdeck.core.metrics.window import (
     Step,
@@ -38,6 +40,8 @@ class ReplicaMetrics:
         self._steps: deque[Step] = deque()
         self._view: WindowView | None = None
         self._histories = Histories(history_points)
+        # Every step's bucket deltas added up: grows for as long as this object lives.
+        self._totals: dict[str, Histogram] = {}
         self.bad_lines = 0  # unparseable lines on the latest page
 
     def add_sample(self, t: float, text: str) -> None:
@@ -49,7 +53,9 @@ class ReplicaMetrics:
             last_t, last_page = self._last
             if t <= last_t:
                 return  # a late or duplicate sample would make a zero-length step
-            self._steps.append(step_between(last_t, last_page, t, page))
+            step = step_between(last_t, last_page, t, page)
+            self._steps.append(step)
+            add_step(self._totals, step.histograms)
         while self._steps and self._steps[0].end <= t - self.window_s:
             self._steps.popleft()
         self._last = (t, page)
@@ -60,6 +66,10 @@ class ReplicaMetrics:
     def view(self) -> WindowView | None:
         """The latest window, for `DeploymentMetrics`; None before the first page."""
         return self._view
+
+    def totals(self) -> dict[str, Histogram]:
+        """Bucket counts of every request seen since the first scrape, by family."""
+        return dict(self._totals)
 
     def summary(self) -> MetricsSnapshot | None:
         if self._view is None:

@@ -1,8 +1,10 @@
 """The simulated engine: admission, token timing, KV-cache use and the metrics they make.
 
 Requests beyond `max_num_seqs` wait, as in vLLM's scheduler; each admitted request
-sleeps its time to first token, then one inter-token latency per token. Every number on
-/metrics comes from what this class actually did: the counters count served tokens, the
+sleeps its time to first token, then one inter-token latency per token. A prompt whose
+leading blocks are in the prefix cache (prefix_cache.py) counts them as cache hits and
+sleeps a shorter prefill, in proportion to the tokens it still has to compute. Every
+number on /metrics comes from what this class actually did: the counters count served tokens, the
 histograms observe measured latencies, the gauges report live running/waiting requests
 and a KV-cache usage that follows the tokens those requests hold.
 """
@@ -15,9 +17,12 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from fleetdeck.hosts.sim_vllm.metrics import MetricsRegistry
-from fleetdeck.hosts.sim_vllm.sample_text import token_stream
+from fleetdeck.hosts.sim_vllm.prefix_cache import DEFAULT_BLOCK_SIZE, PrefixCache
+from fleetdeck.hosts.sim_vllm.sample_text import split_tokens, token_stream
 
-BLOCK_SIZE = 16
+# The share of the time to first token that a prefix-cache hit cannot save: scheduling,
+# the first decode step and the response. The rest scales with the tokens computed.
+PREFILL_FIXED_SHARE = 0.2
 
 
 class EngineDeadError(Exception):
@@ -54,6 +59,8 @@ class SimEngine:
         *,
         max_num_seqs: int,
         kv_cache_tokens: int,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        prefix_caching: bool = True,
         crash_after: int | None = None,
         on_crash: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
@@ -61,7 +68,9 @@ class SimEngine:
         self.metrics = metrics
         self._timing = timing
         self._max_num_seqs = max_num_seqs
-        self._kv_blocks = max(1, kv_cache_tokens // BLOCK_SIZE)
+        self._block_size = block_size
+        self._kv_blocks = max(1, kv_cache_tokens // block_size)
+        self._prefix_cache = PrefixCache(self._kv_blocks, block_size) if prefix_caching else None
         self._crash_after = crash_after
         self._on_crash = on_crash
         self._clock = clock
@@ -102,10 +111,21 @@ class SimEngine:
         scheduled = first = last = self._clock()
         generated = 0
         reason = "abort"
+        cache = self._prefix_cache
+        prompt_words = split_tokens(prompt) if cache is not None else []
+        cached = (
+            min(cache.lookup(prompt_words), max(0, prompt_tokens - 1)) if cache is not None else 0
+        )
+        computed_share = (prompt_tokens - cached) / prompt_tokens if prompt_tokens else 1.0
         try:
-            self._sleep(self._timing.ttft_seconds)
+            self._sleep(
+                self._timing.ttft_seconds
+                * (PREFILL_FIXED_SHARE + (1 - PREFILL_FIXED_SHARE) * computed_share)
+            )
             first = last = self._clock()
-            self._prefilled(request_id, prompt_tokens, arrival, first)
+            if cache is not None:
+                cache.insert(prompt_words)
+            self._prefilled(request_id, prompt_tokens, cached, arrival, first)
             for token in token_stream(prompt):
                 if generated:
                     self._sleep(self._timing.token_seconds)
@@ -122,7 +142,7 @@ class SimEngine:
             self._finish(
                 request_id,
                 reason,
-                prompt_tokens,
+                (prompt_tokens, cached),
                 generated,
                 max_tokens,
                 (arrival, scheduled, first),
@@ -161,11 +181,17 @@ class SimEngine:
             self._publish_queue()
             return self._next_id
 
-    def _prefilled(self, request_id: int, prompt_tokens: int, arrival: float, first: float) -> None:
+    def _prefilled(
+        self, request_id: int, prompt_tokens: int, cached: int, arrival: float, first: float
+    ) -> None:
         m = self.metrics
         m.inc("vllm:prompt_tokens", prompt_tokens)
-        m.inc("vllm:prompt_tokens_by_source", prompt_tokens, "local_compute")
+        m.inc("vllm:prompt_tokens_by_source", prompt_tokens - cached, "local_compute")
+        m.inc("vllm:prompt_tokens_by_source", cached, "local_cache_hit")
+        m.inc("vllm:prompt_tokens_cached", cached)
+        m.inc("vllm:prompt_tokens_cached_by_source", cached, "device")
         m.inc("vllm:prefix_cache_queries", prompt_tokens)
+        m.inc("vllm:prefix_cache_hits", cached)
         m.observe("vllm:iteration_tokens_total", prompt_tokens + 1)
         m.observe("vllm:time_to_first_token_seconds", first - arrival)
         with self._cond:
@@ -182,12 +208,13 @@ class SimEngine:
         self,
         request_id: int,
         reason: str,
-        prompt_tokens: int,
+        prompt: tuple[int, int],  # tokens, of which cached
         generated: int,
         max_tokens: int,
         times: tuple[float, float, float],
     ) -> None:
         arrival, scheduled, first = times
+        prompt_tokens, cached = prompt
         end = self._clock()
         with self._cond:
             del self._running[request_id]
@@ -202,7 +229,7 @@ class SimEngine:
             ("vllm:request_prefill_time_seconds", max(0.0, first - scheduled)),
             ("vllm:request_decode_time_seconds", max(0.0, end - first)),
             ("vllm:request_prompt_tokens", prompt_tokens),
-            ("vllm:request_prefill_kv_computed_tokens", prompt_tokens),
+            ("vllm:request_prefill_kv_computed_tokens", prompt_tokens - cached),
             ("vllm:request_generation_tokens", generated),
             ("vllm:request_max_num_generation_tokens", max_tokens),
             ("vllm:request_params_max_tokens", max_tokens),
@@ -223,7 +250,7 @@ class SimEngine:
             self._on_crash()
 
     def _kv_usage(self) -> float:
-        blocks = sum(-(-tokens // BLOCK_SIZE) for tokens in self._running.values())
+        blocks = sum(-(-tokens // self._block_size) for tokens in self._running.values())
         return min(1.0, blocks / self._kv_blocks)
 
     def _publish_queue(self) -> None:

@@ -69,6 +69,7 @@ class SimOptions:
     log_interval: float = 10.0
     orphan_exit_seconds: float = 600.0
     kv_cache_tokens: int = 16384
+    block_size: int = 16  # vLLM's --block-size: the prefix cache's unit, in tokens
 
     @property
     def model_name(self) -> str:
@@ -101,6 +102,7 @@ _VALUE_FLAGS: dict[str, tuple[str, Callable[[str], object], str]] = {
     "--max-model-len": ("max_model_len", int, "int"),
     "--max-num-seqs": ("max_num_seqs", int, "int"),
     "--gpu-memory-utilization": ("gpu_memory_utilization", float, "float"),
+    "--block-size": ("block_size", int, "int"),
     "--sim-load-seconds": ("load_seconds", _positive_float, "float"),
     "--sim-token-latency-ms": ("token_latency_ms", _positive_float, "float"),
     "--sim-ttft-ms": ("ttft_ms", _positive_float, "float"),
@@ -208,7 +210,7 @@ def parse_serve_args(argv: Sequence[str], env: dict[str, str] | None = None) -> 
     sim_max = values.pop("sim_max_num_seqs", None)
     if sim_max is not None:
         values["max_num_seqs"] = sim_max
-    for name in ("max_model_len", "max_num_seqs", "kv_cache_tokens"):
+    for name in ("max_model_len", "max_num_seqs", "kv_cache_tokens", "block_size"):
         number = values.get(name)
         if isinstance(number, int) and number <= 0:
             raise UsageError(f"argument --{name.replace('_', '-')}: must be positive")

@@ -28,6 +28,11 @@ def count_tokens(text: str) -> int:
     return max(1, len(_WORDS.findall(text)))
 
 
+def split_tokens(text: str) -> list[str]:
+    """The words and punctuation marks `count_tokens` counts: the prefix cache's tokens."""
+    return _WORDS.findall(text)
+
+
 def token_stream(prompt: str) -> Iterator[str]:
     """Endless tokens (a word or a punctuation mark, with its leading space)."""
     start = zlib.crc32(prompt.encode())

@@ -147,8 +147,8 @@ class SimReplica:
         metrics = MetricsRegistry(
             opts.model_name,
             info_labels=cache_config_labels(
-                block_size=16,
-                num_blocks=max(1, opts.kv_cache_tokens // 16),
+                block_size=opts.block_size,
+                num_blocks=max(1, opts.kv_cache_tokens // opts.block_size),
                 max_model_len=opts.max_model_len,
                 gpu_memory_utilization=opts.gpu_memory_utilization,
                 enable_prefix_caching=bool(
@@ -166,6 +166,8 @@ class SimReplica:
             EngineTiming(opts.ttft_ms / 1000, opts.token_latency_ms / 1000),
             max_num_seqs=opts.max_num_seqs,
             kv_cache_tokens=opts.kv_cache_tokens,
+            block_size=opts.block_size,
+            prefix_caching=bool(opts.non_default_args.get("enable_prefix_caching", True)),
             crash_after=opts.crash_after,
             on_crash=crash,
         )

@@ -488,3 +488,54 @@ def test_imports_are_quick_and_stay_out_of_core_and_tui() -> None:
     ).stdout.split("\n")
     assert float(out[0]) < 0.3
     assert out[1] == "[]"
+
+
+SYSTEM_PROMPT = " ".join(f"Rule {i}: answer briefly and cite the runbook." for i in range(12))
+
+
+def prefix_counters(sim: Sim) -> tuple[float, float, float]:
+    """(prefix_cache_queries, prefix_cache_hits, prompt tokens from local cache hits)."""
+    page = parse_families(httpx.get(f"{sim.url}/metrics").text)
+    return (
+        sample(page, "vllm:prefix_cache_queries_total"),
+        sample(page, "vllm:prefix_cache_hits_total"),
+        sample(page, "vllm:prompt_tokens_by_source_total", source="local_cache_hit"),
+    )
+
+
+def ask(sim: Sim, question: str, system: str = SYSTEM_PROMPT) -> None:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+    response = httpx.post(
+        f"{sim.url}/v1/chat/completions",
+        json={"model": "tiny", "messages": messages, "max_tokens": 2},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_repeated_shared_prefixes_are_prefix_cache_hits(launch: Callable[..., Sim]) -> None:
+    sim = launch(*FAST)
+    sim.wait_ready()
+    assert prefix_counters(sim) == (0, 0, 0)
+    ask(sim, "Where is Paris?")
+    queries, hits, _ = prefix_counters(sim)
+    assert queries > 0 and hits == 0  # a cold cache
+    for question in ("Is the fleet healthy?", "What is the weather?", "Where is Paris?"):
+        ask(sim, question)
+        before_hits = hits
+        queries, hits, from_cache = prefix_counters(sim)
+        # "system: " and the rules are 122 of the sim's tokens: 7 whole blocks of 16 reused.
+        assert hits - before_hits >= 7 * 16
+        assert from_cache == hits <= queries
+    # A prompt that shares nothing with the cached ones hits nothing.
+    ask(sim, "Hello", system="Completely different instructions for another tenant.")
+    assert prefix_counters(sim)[1] == hits
+
+
+def test_prefix_caching_off_never_hits(launch: Callable[..., Sim]) -> None:
+    sim = launch(*FAST, "--no-enable-prefix-caching")
+    sim.wait_ready()
+    for _ in range(3):
+        ask(sim, "Where is Paris?")
+    queries, hits, _ = prefix_counters(sim)
+    assert queries > 0 and hits == 0

@@ -112,3 +112,30 @@ def test_every_figure_of_the_detail_screen_has_a_history_in_step() -> None:
     assert summary.generation_tokens_history[-1] == pytest.approx(
         summary.generation_tokens_per_s or 0.0
     )
+
+
+def test_latency_totals_only_grow_when_a_replica_restarts_or_goes_away() -> None:
+    # What Prometheus reads (core/export): the deployment's buckets since fleetdeck began.
+    metrics = DeploymentMetrics()
+    a, b = ReplicaMetrics(), ReplicaMetrics()
+    a.add_sample(0.0, REAL_TEXT)
+    b.add_sample(0.0, REAL_TEXT)
+    a.add_sample(1.0, served(REAL_TEXT, 4, 0.4))
+    b.add_sample(1.0, served(REAL_TEXT, 6, 0.6))
+    first = metrics.update(1.0, [a, b])
+    assert first is not None and first.e2e_latency_histogram is not None
+    assert first.e2e_latency_histogram.count == 10.0
+    assert first.e2e_latency_histogram.sum == pytest.approx(4 * 0.4 + 6 * 0.6)
+    assert all(bound != float("inf") for bound in first.e2e_latency_histogram.bounds)
+    # a restarts (its page counts from zero: 2 new requests); b is gone.
+    a.add_sample(2.0, served(zeroed(REAL_TEXT), 2, 0.4))
+    second = metrics.update(2.0, [a])
+    assert second is not None and second.e2e_latency_histogram is not None
+    assert second.e2e_latency_histogram.count == 12.0
+    counts = second.e2e_latency_histogram.cumulative
+    assert list(counts) == sorted(counts)  # cumulative
+    # Nothing new: the same totals again, not counted twice.
+    third = metrics.update(3.0, [a])
+    assert third is not None and third.e2e_latency_histogram == second.e2e_latency_histogram
+    # A replica's own summary carries none (a deployment's only).
+    assert (a.summary() or first).e2e_latency_histogram is None
