@@ -67,6 +67,7 @@ _log = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024
 # Where vLLM checks the API key itself; everything else is open on a replica.
 _CHECKED_BY_VLLM = "/v1/"
+CLOSE_GRACE_S = 1.0
 # Shadow requests in flight at most: past that a shadow is skipped, never the primary slowed.
 MAX_SHADOWS_IN_FLIGHT = 32
 # A JSON answer this small is kept to read its usage (tokens) once relayed.
@@ -260,6 +261,9 @@ class EndpointProxy:
             handler_cancellation=True,  # a client that goes away cancels its request
             access_log=None,
             keepalive_timeout=self._client_idle_timeout_s,
+            # Closing (the controller stops, the endpoint left the inventory) gives running
+            # requests a moment, then cuts them: not aiohttp's default of a minute.
+            shutdown_timeout=CLOSE_GRACE_S,
         )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port, backlog=1024)
