@@ -258,6 +258,19 @@ async def _ready_upstreams(
     return upstreams
 
 
+def _scraped_load(
+    snapshot: FleetSnapshot, deployment: str
+) -> dict[str, tuple[float | None, float | None]]:
+    """Replica id -> (requests waiting, KV cache usage) from the last /metrics scrape, for
+    the policies that weigh them (power_of_two)."""
+    seen = snapshot.deployment(deployment)
+    return {
+        r.id: (r.metrics.waiting, r.metrics.kv_cache_usage)
+        for r in (seen.replicas if seen else ())
+        if r.metrics is not None
+    }
+
+
 def _api_key(plan: EndpointPlan) -> str | None:
     """The key the endpoint checks on paths vLLM leaves open; "" (nothing matches) when it
     has one that cannot be read: fail closed, the launch reports why."""
