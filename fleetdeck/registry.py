@@ -177,6 +177,14 @@ def _scale(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _route(p: argparse.ArgumentParser) -> None:
+    p.add_argument("endpoint", metavar="ENDPOINT", help="an [[endpoints]] entry's name")
+    to = p.add_argument(
+        "--to", required=True, metavar="DEPLOYMENT", help="the backend that gets all traffic"
+    )
+    to.completer = complete_deployments  # type: ignore[attr-defined]
+
+
 def _test(p: argparse.ArgumentParser) -> None:
     _deployment(p)
     p.add_argument("--prompt", default="Say hello in five words.")
@@ -240,6 +248,8 @@ COMMANDS: tuple[Command, ...] = (
             "fleetdeck run fleet.toml --interval 5", _run, "control:cmd_run"),
     Command("scale", "set a deployment's replica count (until the inventory changes it)",
             "fleetdeck scale fleet.toml llama8b 3", _scale, "control:cmd_scale"),
+    Command("route", "blue-green: send all of an endpoint's traffic to one of its backends",
+            "fleetdeck route fleet.toml chat --to llama-v2", _route, "control:cmd_route"),
     Command("stop", "stop a deployment's replicas (scale to 0, remembered)",
             "fleetdeck stop fleet.toml llama8b", _waiting, "control:cmd_stop"),
     Command("start", "start a deployment again at the inventory's count",

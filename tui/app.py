@@ -390,6 +390,7 @@ class FleetdeckApp(HostTrust):
             deployments=tuple(d.name for d in snapshot.deployments) if snapshot else (),
             hosts=tuple(h.name for h in snapshot.hosts) if snapshot else (),
             themes=tuple(sorted(self.available_themes)),
+            endpoints=tuple(e.name for e in snapshot.endpoints if not e.own) if snapshot else (),
         )
 
     def palette_entries(self) -> list[PaletteEntry]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-ArgKind = Literal["deployment", "host", "count", "theme"]
+ArgKind = Literal["deployment", "host", "count", "theme", "endpoint"]
 JumpKind = Literal["deployment", "host"]
 
 
@@ -45,6 +45,9 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
     ConsoleCommand("scale", (_NAME, Arg("N", "count")),
                    "set a deployment's replica count (0 asks first)", "scale_to", True),
     ConsoleCommand("start", (_NAME,), "start a deployment at its inventory count", "start", True),
+    ConsoleCommand("route", (Arg("ENDPOINT", "endpoint"), Arg("DEPLOYMENT", "deployment")),
+                   "blue-green: all of an endpoint's traffic to one of its backends",
+                   "route_to", True),
     ConsoleCommand("stop", (_NAME,), "stop every replica of a deployment (asks first)",
                    "stop", True),
     ConsoleCommand("restart", (_NAME,), "rolling restart of a deployment (asks first)",
@@ -86,10 +89,13 @@ class Names:
     deployments: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
 
     def of(self, kind: ArgKind) -> tuple[str, ...]:
         if kind == "deployment":
             return self.deployments
+        if kind == "endpoint":
+            return self.endpoints
         if kind == "theme":
             return self.themes
         if kind == "host":

@@ -26,7 +26,7 @@ from fleetdeck.tui.messages import ActionSucceeded
 from fleetdeck.tui.screens.confirm import ConfirmScreen
 
 ACTION_WORKER = "actions"
-DEPLOYMENT_ACTIONS = frozenset({"scale", "scale_to", "start", "stop", "restart"})
+DEPLOYMENT_ACTIONS = frozenset({"scale", "scale_to", "start", "stop", "restart", "route_to"})
 
 
 class DeploymentActions(App[None]):
@@ -121,6 +121,18 @@ class DeploymentActions(App[None]):
             f"Scale {name} to 0?", "Every replica is stopped; `+` or `s` starts it again."
         )
         self.push_screen(question, lambda yes: run() if yes else None)
+
+    def action_route_to(self, endpoint: str, deployment: str) -> None:
+        """`:route ENDPOINT DEPLOYMENT`: the CLI's `route` verb (blue-green switch)."""
+        if self._refused():
+            return
+        backend = self._backend
+        self.run_fleet_action(
+            endpoint,
+            f"route {endpoint} to {deployment}",
+            lambda: backend.route(endpoint, deployment),
+            f"{endpoint}: all traffic to {deployment}",
+        )
 
     def action_start(self, name: str | None = None) -> None:
         name = name or self.selected_deployment()

@@ -1,5 +1,6 @@
 """`scale`, `stop`, `start`, `restart`, `forget-failed`: change what should run, then
-(unless --no-wait) wait until it runs; `run`: the controller with no screen."""
+(unless --no-wait) wait until it runs; `route`: switch an endpoint's traffic; `run`: the
+controller with no screen."""
 
 from __future__ import annotations
 
@@ -58,6 +59,21 @@ cmd_scale = _verb(lambda intents, args: intents.scale(args.deployment, args.repl
 cmd_stop = _verb(lambda intents, args: intents.stop(args.deployment))
 cmd_start = _verb(lambda intents, args: intents.start(args.deployment))
 cmd_restart = _verb(lambda intents, args: intents.restart(args.deployment))
+
+
+async def cmd_route(intents: FleetIntents, args: argparse.Namespace) -> int:
+    """Record the switch; the controller serving the endpoint takes it on its next round."""
+    await intents.route(args.endpoint, args.to)
+    print(f"{args.endpoint}: all traffic to {args.to}")
+    served = next((e for e in intents.snapshot().endpoints if e.name == args.endpoint), None)
+    if served is None:
+        say(
+            f"no console or `fleetdeck run` on this machine serves {args.endpoint} now; it"
+            " starts with this route"
+        )
+    else:
+        say(f"the controller serving {served.url} switches on its next round (about 1 s)")
+    return DONE
 
 
 async def cmd_forget_failed(intents: FleetIntents, args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import (
     READY,
+    EndpointSnapshot,
     FleetSnapshot,
     HostSnapshot,
     MetricsSnapshot,
@@ -126,6 +127,7 @@ def status_table(snapshot: FleetSnapshot) -> str:
         for d in snapshot.deployments
         if d.endpoint
     ]
+    endpoints.extend(_router_line(e) for e in snapshot.endpoints if not e.own)
     served = ("\n\nendpoints\n  " + "\n  ".join(endpoints)) if endpoints else ""
     failed = failed_replicas_text(snapshot)
     failures = f"\n\nfailed\n{failed}" if failed else ""
@@ -166,6 +168,24 @@ def cost_text(snapshot: FleetSnapshot) -> str:
         f" {span(watched)} (an hour at most; counted since this command began watching)"
     )
     return f"{title}\n{table(headers, rows)}"
+
+
+def _router_line(endpoint: EndpointSnapshot) -> str:
+    """`chat: URL -> llama-v1 90 (812 req, p95 240ms), llama-v2 10 (...); shadow ...`"""
+    arms = ", ".join(
+        f"{b.deployment} {b.weight:g} ({b.requests} req, {b.errors} err,"
+        f" p95 {_num(b.p95_ms, 'ms')})"
+        for b in endpoint.backends
+    )
+    routed = f" [routed to {endpoint.routed_to}]" if endpoint.routed_to else ""
+    line = f"{endpoint.name}: {endpoint.url} -> {arms}{routed}"
+    if endpoint.shadow is not None:
+        shadow = endpoint.shadow
+        line += (
+            f"; shadow {shadow.deployment} {shadow.weight:g} ({shadow.sent} sent,"
+            f" {shadow.errors} err, p95 {_num(shadow.p95_ms, 'ms')})"
+        )
+    return line
 
 
 def failed_replicas_text(snapshot: FleetSnapshot) -> str:

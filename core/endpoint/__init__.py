@@ -1,6 +1,15 @@
-"""Per-deployment endpoints: one local URL in front of a deployment's ready replicas."""
+"""Endpoints: one local URL in front of one or more deployments' ready replicas."""
 
-from fleetdeck.core.endpoint.proxy import EndpointProxy
+from fleetdeck.core.endpoint.proxy import EndpointProxy, ShadowSummary
+from fleetdeck.core.endpoint.routing import Backend, Route, Shadow
 from fleetdeck.core.endpoint.upstreams import ProxyStats, UpstreamStats
 
-__all__ = ["EndpointProxy", "ProxyStats", "UpstreamStats"]
+__all__ = [
+    "Backend",
+    "EndpointProxy",
+    "ProxyStats",
+    "Route",
+    "Shadow",
+    "ShadowSummary",
+    "UpstreamStats",
+]

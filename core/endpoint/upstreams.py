@@ -1,4 +1,5 @@
-"""The replicas one endpoint sends requests to: round robin, in-flight counts, drain.
+"""The replicas of one backend (deployment) an endpoint sends requests to: in-flight
+counts, drain, and which replica is next, as its ReplicaPolicy says.
 
 Every request holds a Lease on the upstream it was sent to from the moment it is picked
 until its response body has been relayed (or has failed), so ``in_flight`` is exactly
@@ -22,7 +23,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-import httpx
+from fleetdeck.core.policy.replica_choice import (
+    ReplicaCandidate,
+    ReplicaPolicy,
+    RoutingKey,
+    make_replica_policy,
+)
 
 # How a request's turn on an upstream ended: answered (whatever the status), refused
 # (no connection: the replica is down), dropped (connection closed with no or half an
@@ -57,7 +63,6 @@ class ProxyStats:
 class _Upstream:
     replica_id: str
     base_url: str
-    url: httpx.URL
     listed: bool = True
     draining: bool = False
     in_flight: int = 0
@@ -95,8 +100,8 @@ class Lease:
         return self._upstream.replica_id
 
     @property
-    def base_url(self) -> httpx.URL:
-        return self._upstream.url
+    def base_url(self) -> str:
+        return self._upstream.base_url
 
     def release(self, outcome: Outcome = "ok") -> None:
         if not self._released:
@@ -106,13 +111,25 @@ class Lease:
 
 class UpstreamPool:
     def __init__(
-        self, *, suspend_s: float = 2.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        suspend_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        policy: ReplicaPolicy | None = None,
     ) -> None:
         self._suspend_s = suspend_s
         self._clock = clock
+        self._policy = policy if policy is not None else make_replica_policy("round_robin")
         self._upstreams: dict[str, _Upstream] = {}
         self._order: list[str] = []  # listed replica ids, in the mapping's order
-        self._cursor = 0
+        self._load: dict[str, tuple[float | None, float | None]] = {}  # id -> (queue, kv)
+
+    def set_policy(self, policy: ReplicaPolicy) -> None:
+        self._policy = policy
+
+    def set_load(self, load: Mapping[str, tuple[float | None, float | None]]) -> None:
+        """Per replica id, (queue depth, KV cache usage) as last scraped, for the policy."""
+        self._load = dict(load)
 
     def update(self, upstreams: Mapping[str, str]) -> None:
         """Make ``upstreams`` (replica id -> base URL) the listed set."""
@@ -123,7 +140,7 @@ class UpstreamPool:
             else:
                 # New, or the same id on a new port: requests still running on the old
                 # address finish there (their leases hold the old record).
-                self._upstreams[replica_id] = _Upstream(replica_id, base_url, httpx.URL(base_url))
+                self._upstreams[replica_id] = _Upstream(replica_id, base_url)
         for replica_id, upstream in list(self._upstreams.items()):
             if replica_id not in upstreams:
                 upstream.listed = False
@@ -134,40 +151,36 @@ class UpstreamPool:
         """How many upstreams may get a new request now."""
         return sum(1 for upstream in self._rotation() if not upstream.draining)
 
-    def acquire(self, tried: set[str]) -> Lease | None:
-        """The next upstream round robin, preferring ones not ``tried`` and not suspended."""
+    def acquire(self, tried: set[str], key: RoutingKey | None = None) -> Lease | None:
+        """The upstream the policy picks, preferring ones not ``tried`` and not suspended."""
         candidates = [u for u in self._rotation() if not u.draining]
         if not candidates:
             return None
         now = self._clock()
+        key = key if key is not None else RoutingKey(prefix="", session=None)
         for accept in (
             lambda u: u.replica_id not in tried and u.suspended_until <= now,
             lambda u: u.replica_id not in tried,
             lambda u: True,
         ):
-            chosen = self._next(candidates, accept)
+            offered = [u for u in candidates if accept(u)]
+            if not offered:
+                continue
+            chosen_id = self._policy.choose([self._candidate(u) for u in offered], key)
+            chosen = next((u for u in offered if u.replica_id == chosen_id), None)
             if chosen is not None:
                 chosen.in_flight += 1
                 chosen.requests += 1
                 chosen.idle.clear()
                 return Lease(self, chosen)
-        return None  # unreachable: the last test accepts every candidate
+        return None
+
+    def _candidate(self, upstream: _Upstream) -> ReplicaCandidate:
+        queue, kv = self._load.get(upstream.replica_id, (None, None))
+        return ReplicaCandidate(upstream.replica_id, upstream.in_flight, queue, kv)
 
     def _rotation(self) -> list[_Upstream]:
         return [self._upstreams[replica_id] for replica_id in self._order]
-
-    def _next(
-        self, candidates: list[_Upstream], accept: Callable[[_Upstream], bool]
-    ) -> _Upstream | None:
-        count = len(self._order)
-        ids = {u.replica_id for u in candidates}
-        for step in range(count):
-            index = (self._cursor + step) % count
-            upstream = self._upstreams[self._order[index]]
-            if upstream.replica_id in ids and accept(upstream):
-                self._cursor = index + 1
-                return upstream
-        return None
 
     def _release(self, upstream: _Upstream, outcome: Outcome) -> None:
         upstream.in_flight -= 1

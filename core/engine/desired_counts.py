@@ -58,6 +58,14 @@ class DesiredCounts:
         """A new restart token: every replica's spec hash changes, so each is replaced."""
         self._overrides.bump_restart(deployment, token)
 
+    def routes(self) -> dict[str, str]:
+        """Endpoint -> deployment set by `fleetdeck route`, read from disk each time: a
+        route set by another process is taken on the next round."""
+        return self._overrides.routes()
+
+    def set_route(self, endpoint: str, deployment: str | None, *, by: str = "") -> None:
+        self._overrides.set_route(endpoint, deployment, by=by)
+
     def restart_tokens(self) -> dict[str, str]:
         return self._overrides.restart_tokens()
 

@@ -237,6 +237,7 @@ class Engine:
                 host_prices(self._inventory),
                 self._inventory.fleet.currency,
             ),
+            routers=self._endpoints.views(),
         )
 
     def _api_keys(self) -> dict[str, str]:
@@ -405,9 +406,20 @@ class Engine:
     async def serve_round(self, *, scrape: bool) -> None:
         """The watchers' round: endpoints follow ready replicas; `scrape` reads /metrics."""
         transports = {name: s.transport for name, s in self._sessions.items()}
-        await self._endpoints.sync(self._inventory, self.snapshot(), transports)
+        routes = self._desired.routes()  # `fleetdeck route`, from this or another process
+        await self._endpoints.sync(self._inventory, self.snapshot(), transports, routes)
         if scrape:
             await self.scrape_metrics()
+
+    async def route_now(self) -> bool:
+        """Take a changed route at once where this process serves the endpoints (the
+        console, `fleetdeck run`); False when none is served here."""
+        if not self._endpoints.serving:
+            return False
+        transports = {name: s.transport for name, s in self._sessions.items()}
+        routes = self._desired.routes()
+        await self._endpoints.sync(self._inventory, self.snapshot(), transports, routes)
+        return True
 
     async def scrape_metrics(self) -> None:
         """Read every ready replica's /metrics once; rates come from successive rounds."""

@@ -242,11 +242,50 @@ class DeploymentSnapshot(Frozen):
     cost: DeploymentCost | None = None  # None where nothing was measured (a replay of old)
 
 
+class BackendSnapshot(Frozen):
+    """One backend (deployment) of an endpoint, as the endpoint measured it."""
+
+    deployment: str
+    weight: float
+    requests: int = 0
+    errors: int = 0
+    in_flight: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    ttft_p50_ms: float | None = None
+    tokens_per_s: float | None = None
+    output_tokens: int = 0
+
+
+class ShadowSnapshot(BackendSnapshot):
+    """The shadow deployment: `weight` is its fraction; `sent` copies, `skipped` ones due
+    but not sent (no ready replica, or too many in flight)."""
+
+    sent: int = 0
+    skipped: int = 0
+    output_bytes: int = 0
+
+
+class EndpointSnapshot(Frozen):
+    """An endpoint served by this machine's controller: [[endpoints]] and deployments' own."""
+
+    name: str
+    port: int
+    url: str
+    policy: str
+    sticky: str = "none"
+    own: bool = False  # a deployment's own endpoint (endpoint_port or a free port)
+    routed_to: str | None = None  # set by `fleetdeck route --to`
+    backends: tuple[BackendSnapshot, ...] = ()
+    shadow: ShadowSnapshot | None = None
+
+
 class FleetSnapshot(Frozen):
     fleet: str
     taken_at: float
     hosts: tuple[HostSnapshot, ...] = ()
     deployments: tuple[DeploymentSnapshot, ...] = Field(default=())
+    endpoints: tuple[EndpointSnapshot, ...] = ()
 
     def deployment(self, name: str) -> DeploymentSnapshot | None:
         return next((d for d in self.deployments if d.name == name), None)

@@ -9,6 +9,7 @@ from fleetdeck.core.fleet.snapshot import (
     READY,
     DeploymentCost,
     DeploymentSnapshot,
+    EndpointSnapshot,
     FleetSnapshot,
     GpuProcessSnapshot,
     GpuSnapshot,
@@ -51,6 +52,7 @@ def build_snapshot(
     deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
     endpoints: Mapping[str, str] | None = None,
     costs: Mapping[str, DeploymentCost] | None = None,
+    routers: Sequence[EndpointSnapshot] = (),
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
@@ -115,6 +117,7 @@ def build_snapshot(
         taken_at=now,
         hosts=host_snapshots,
         deployments=tuple(deployments),
+        endpoints=tuple(routers),
     )
 
 

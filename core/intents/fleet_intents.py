@@ -79,6 +79,31 @@ class FleetIntents(FleetQueries):
         self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
         return await self._act()
 
+    async def route(self, endpoint: str, deployment: str) -> IntentOutcome:
+        """Blue-green: all of an [[endpoints]] entry's traffic to one of its backends, in one
+        step; requests already running finish where they started. Kept in the overrides
+        until the inventory changes that endpoint's backends, so a controller in another
+        process takes it on its next round, and one started later too."""
+        found = self.inventory.endpoint(endpoint)
+        if found is None:
+            known = ", ".join(e.name for e in self.inventory.endpoints) or "none"
+            raise UsageError(
+                f"{self.inventory.source}: no [[endpoints]] entry named {endpoint!r}",
+                f"known: {known} (a deployment's own endpoint has one backend: nothing to switch)",
+                "nothing was changed",
+            )
+        backends = [b.deployment for b in found.backends]
+        if deployment not in backends:
+            raise UsageError(
+                f"cannot route {endpoint} to {deployment}",
+                f"its backends are {', '.join(backends)}",
+                "add it to the endpoint's backends in the inventory first; nothing was changed",
+            )
+        self._engine.desired.set_route(endpoint, deployment, by=self._by("route"))
+        self._engine.emit("endpoint.route-set", endpoint, f"all traffic to {deployment}", "info")
+        await self._engine.route_now()  # where this process serves it; else its controller's
+        return IntentOutcome()
+
     async def stop(self, deployment: str) -> IntentOutcome:
         name = self._deployment(deployment).name
         self._engine.desired.set(name, 0, by=self._by("stop"))

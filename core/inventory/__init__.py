@@ -8,7 +8,11 @@ from fleetdeck.core.inventory.fields import MAX_REPLICAS
 from fleetdeck.core.inventory.loader import load_inventory, parse_inventory
 from fleetdeck.core.inventory.models import (
     Autoscale,
+    Canary,
     Deployment,
+    Endpoint,
+    EndpointBackend,
+    EndpointShadow,
     Fleet,
     Host,
     Inventory,
@@ -23,7 +27,11 @@ from fleetdeck.core.inventory.secrets import SecretRef, mask_secret
 __all__ = [
     "MAX_REPLICAS",
     "Autoscale",
+    "Canary",
     "Deployment",
+    "Endpoint",
+    "EndpointBackend",
+    "EndpointShadow",
     "Fleet",
     "Host",
     "Inventory",

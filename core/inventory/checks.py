@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fleetdeck.core.inventory.models import Deployment, Host
-from fleetdeck.core.inventory.problems import KeyPath
+from fleetdeck.core.inventory.models import Deployment, Endpoint, Host
+from fleetdeck.core.inventory.problems import KeyPath, did_you_mean
 
 Found = list[tuple[KeyPath, str]]
 Indexed = Sequence[tuple[int, Host]]
@@ -140,3 +140,56 @@ def _host_labels(hosts: Indexed, limit: int = 6) -> str:
     shown = [f"{host.name} {{{_labels(host.labels) or 'no labels'}}}" for _, host in hosts[:limit]]
     more = len(hosts) - limit
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def check_endpoints(
+    endpoints: Sequence[tuple[int, Endpoint]], deployments: Sequence[tuple[int, Deployment]]
+) -> Found:
+    """[[endpoints]] name deployments that exist, and each listens on a port of its own.
+
+    A deployment's own endpoint (endpoint_port, or a free port) is named after it, so an
+    [[endpoints]] name may not be a deployment's either.
+    """
+    found: Found = []
+    names = {deployment.name for _, deployment in deployments}
+    ports = {d.endpoint_port: i for i, d in deployments if d.endpoint_port is not None}
+    first_name: dict[str, int] = {}
+    first_port: dict[int, int] = {}
+    for index, endpoint in endpoints:
+        where = ("endpoints", index)
+        if endpoint.name in first_name:
+            first = f"endpoints[{first_name[endpoint.name]}]"
+            message = f'duplicate endpoint name "{endpoint.name}" (also {first})'
+            found.append(((*where, "name"), message))
+        elif endpoint.name in names:
+            message = (
+                f'"{endpoint.name}" is a deployment\'s name, and so the name of that'
+                " deployment's own endpoint; name this one differently"
+            )
+            found.append(((*where, "name"), message))
+        first_name.setdefault(endpoint.name, index)
+        if endpoint.port in first_port:
+            message = f"port {endpoint.port} is also endpoints[{first_port[endpoint.port]}]'s"
+            found.append(((*where, "port"), message + "; each endpoint needs a port of its own"))
+        elif endpoint.port in ports:
+            other = f"deployments[{ports[endpoint.port]}].endpoint_port"
+            found.append(((*where, "port"), f"port {endpoint.port} is also {other}; pick another"))
+        first_port.setdefault(endpoint.port, index)
+        wanted: list[tuple[KeyPath, str]] = [
+            ((*where, "backends", i, "deployment"), b.deployment)
+            for i, b in enumerate(endpoint.backends)
+        ]
+        if endpoint.shadow is not None:
+            wanted.append(((*where, "shadow", "deployment"), endpoint.shadow.deployment))
+        for path, name in wanted:
+            if name not in names:
+                found.append((path, _unknown_deployment(name, names)))
+    return found
+
+
+def _unknown_deployment(name: str, names: set[str]) -> str:
+    suggestion = did_you_mean(name, names)
+    if suggestion is not None:
+        return f'no deployment "{name}"; did you mean "{suggestion}"?'
+    known = ", ".join(sorted(names)) or "none"
+    return f'no deployment "{name}" in [[deployments]] (there: {known})'

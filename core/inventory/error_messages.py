@@ -57,7 +57,9 @@ def _describe(detail: ErrorDetails, loc: KeyPath, root: type[BaseModel]) -> tupl
     ctx = detail.get("ctx", {})
     got = show_value(detail["input"])
     if kind == KEY_ERROR_TYPE:
-        return (*loc, str(ctx["key"])), str(ctx["message"])
+        key = ctx["key"]
+        inner = tuple(key) if isinstance(key, (tuple, list)) else (str(key),)
+        return (*loc, *inner), str(ctx["message"])
     if kind == "missing":
         parent = annotation_at(root, loc[:-1])
         if loc and isinstance(loc[-1], int) and get_origin(parent) is tuple:

@@ -226,10 +226,11 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 KEY_ERROR_TYPE = "fleetdeck_key"
 
 
-def key_error(key: str, message: str) -> PydanticCustomError:
+def key_error(key: str | tuple[str | int, ...], message: str) -> PydanticCustomError:
     """An error raised by a model-level check but about one of its keys.
 
     Model validators can only fail the whole table; the translator appends `key` to the
-    location so the message points at the line where that key is written.
+    location so the message points at the line where that key is written (a tuple: a key
+    inside it, e.g. ("backends", 1, "deployment")).
     """
     return PydanticCustomError(KEY_ERROR_TYPE, "{message}", {"key": key, "message": message})

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from fleetdeck.core.errors import InventoryError
 from fleetdeck.core.inventory.checks import (
+    check_endpoints,
     check_identity_files,
     check_placements,
     check_unique_endpoint_ports,
@@ -23,7 +24,14 @@ from fleetdeck.core.inventory.checks import (
 )
 from fleetdeck.core.inventory.error_messages import describe_validation_error
 from fleetdeck.core.inventory.locations import KeyLocations, find_duplicate_key, scan_key_lines
-from fleetdeck.core.inventory.models import Deployment, Fleet, Host, HostSettings, Inventory
+from fleetdeck.core.inventory.models import (
+    Deployment,
+    Endpoint,
+    Fleet,
+    Host,
+    HostSettings,
+    Inventory,
+)
 from fleetdeck.core.inventory.problems import (
     KeyPath,
     Problem,
@@ -37,7 +45,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-TOP_LEVEL_KEYS = ("fleet", "defaults", "hosts", "deployments")
+TOP_LEVEL_KEYS = ("fleet", "defaults", "hosts", "deployments", "endpoints")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_END = re.compile(r"\s*\(at end of document\)$")
 _TOML_TABLE_TWICE = re.compile(r"^cannot declare \(([^)]*)\) twice")
@@ -205,11 +213,15 @@ class _Validation:
         self.defaults = self.usable_defaults()
         raw_hosts = self.array("hosts")
         hosts = self.each(raw_hosts, "hosts", Host, self.with_defaults)
-        deployments = self.each(self.array("deployments"), "deployments", Deployment, dict)
+        raw_deployments = self.array("deployments")
+        deployments = self.each(raw_deployments, "deployments", Deployment, dict)
+        endpoints = self.each(self.array("endpoints"), "endpoints", Endpoint, dict)
         self.extend(check_unique_names("hosts", hosts))
         self.extend(check_unique_names("deployments", deployments))
         self.extend(check_unique_endpoint_ports(deployments))
         self.extend(check_identity_files(hosts))
+        if len(deployments) == len(raw_deployments):  # a broken one could be the one named
+            self.extend(check_endpoints(endpoints, deployments))
         if len(hosts) == len(raw_hosts):  # a broken host could be the one that matches
             self.extend(check_placements(hosts, deployments))
         if self.problems or fleet is None:
@@ -219,6 +231,7 @@ class _Validation:
             fleet=fleet,
             hosts=tuple(host for _, host in hosts),
             deployments=tuple(deployment for _, deployment in deployments),
+            endpoints=tuple(endpoint for _, endpoint in endpoints),
         )
 
     def fleet(self) -> Fleet | None:

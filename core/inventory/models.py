@@ -32,7 +32,11 @@ from fleetdeck.core.inventory.vllm_options import VllmOptions
 
 __all__ = [
     "Autoscale",
+    "Canary",
     "Deployment",
+    "Endpoint",
+    "EndpointBackend",
+    "EndpointShadow",
     "Fleet",
     "Host",
     "HostSettings",
@@ -332,6 +336,112 @@ class Deployment(InventoryModel):
         return self.autoscale.min if self.autoscale is not None else 1
 
 
+ROUTING_POLICIES = (
+    "round_robin",
+    "least_outstanding",
+    "power_of_two",
+    "prefix_affinity",
+    "session_affinity",
+)
+DeploymentName = Annotated[str, AfterValidator(lambda value: check_name(value, "deployment", 40))]
+
+
+class EndpointBackend(InventoryModel):
+    """One deployment an endpoint sends requests to, and its share of them."""
+
+    deployment: DeploymentName
+    """The [[deployments]] entry, by name."""
+    weight: Annotated[float, Field(ge=0, le=1_000_000)] = 1.0
+    """Its share among the backends serving the same model (90 and 10: 90% and 10%); 0
+    sends it nothing."""
+
+
+class EndpointShadow(InventoryModel):
+    """A deployment that gets a copy of a fraction of the requests; its answers are only
+    measured, never sent to the client."""
+
+    deployment: DeploymentName
+    """The [[deployments]] entry, by name."""
+    fraction: Annotated[float, Field(ge=0, le=1)]
+    """Share of requests copied to it, 0 to 1 (0.2: every fifth)."""
+
+
+class Canary(InventoryModel):
+    """Move weight to the last backend step by step while it stays as good as the others."""
+
+    step: Annotated[float, Field(gt=0, le=100)]
+    """Percentage points of weight moved per step."""
+    interval: Annotated[PositiveDuration, _at_most(DAY)] = 300.0
+    """Time between steps, during which the canary is measured (at most 1d)."""
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.01
+    """Highest share of failed requests (0 to 1) the canary may show."""
+    max_p95_ratio: Annotated[float, Field(gt=0, le=1000)] = 1.2
+    """Highest ratio of the canary's p95 latency to the other backends'."""
+
+
+class Endpoint(InventoryModel):
+    """One [[endpoints]] entry: a router on 127.0.0.1 in front of one or more deployments."""
+
+    name: Annotated[str, AfterValidator(lambda value: check_name(value, "endpoint", 40))]
+    """Unique endpoint name: a-z, 0-9 and "-", at most 40 characters."""
+    port: Annotated[int, Field(ge=1024, le=65535)]
+    """Port on 127.0.0.1 where the console (and `fleetdeck run`) serves it."""
+    api_key: SecretRef | None = None
+    """API key the endpoint requires on every path outside /v1 (where the replicas check
+    their own); {env = ...} or {file = ...}."""
+    policy: Literal[ROUTING_POLICIES] = "round_robin"  # type: ignore[valid-type]
+    """How a backend's replica is chosen: round_robin, least_outstanding, power_of_two,
+    prefix_affinity or session_affinity."""
+    backends: Annotated[tuple[EndpointBackend, ...], Field(strict=False, min_length=1)]
+    """The deployments it sends requests to, e.g. [{ deployment = "llama-v1", weight = 90
+    }, { deployment = "llama-v2", weight = 10 }]. A request goes to those serving the model
+    it names; among them, by weight."""
+    shadow: EndpointShadow | None = None
+    """A deployment that also gets a copy of a fraction of the requests."""
+    sticky: Literal["session", "user", "none"] = "none"
+    """Keep a client on one backend: "session" by its X-Session-Id header, "user" by the
+    request's `user` field, "none" not at all."""
+    canary: Canary | None = None
+    """Shift weight to the last backend step by step while it stays healthy."""
+    engine: Literal["builtin", "vllm-router"] = "builtin"
+    """"builtin": fleetdeck's router; "vllm-router": vLLM's router (one backend, no shadow
+    or split)."""
+
+    @model_validator(mode="after")
+    def _consistent_routing(self) -> Endpoint:
+        seen: set[str] = set()
+        for index, backend in enumerate(self.backends):
+            if backend.deployment in seen:
+                raise key_error(
+                    ("backends", index, "deployment"),
+                    f'"{backend.deployment}" is listed twice; give it one entry and weight',
+                )
+            seen.add(backend.deployment)
+        if all(backend.weight == 0 for backend in self.backends):
+            raise key_error("backends", "every weight is 0; give at least one backend a weight")
+        if self.shadow is not None and self.shadow.deployment in seen:
+            raise key_error(
+                ("shadow", "deployment"),
+                f'"{self.shadow.deployment}" is also a backend; a shadow gets copies of'
+                " requests another deployment answers",
+            )
+        if self.engine == "vllm-router":
+            if len(self.backends) > 1:
+                raise key_error(
+                    "engine", 'weighted backends are builtin-only; use engine = "builtin"'
+                )
+            if self.shadow is not None:
+                raise key_error("engine", 'shadow is builtin-only; use engine = "builtin"')
+            if self.canary is not None:
+                raise key_error("engine", 'canary is builtin-only; use engine = "builtin"')
+        if self.canary is not None and len(self.backends) < 2:
+            raise key_error(
+                "canary",
+                "a canary moves weight from one backend to another: list at least two backends",
+            )
+        return self
+
+
 class Inventory(InventoryModel):
     """A loaded inventory: [defaults] already merged into every host."""
 
@@ -343,6 +453,8 @@ class Inventory(InventoryModel):
     """Every [[hosts]] entry, in file order."""
     deployments: Annotated[tuple[Deployment, ...], Field(strict=False)] = ()
     """Every [[deployments]] entry, in file order."""
+    endpoints: Annotated[tuple[Endpoint, ...], Field(strict=False)] = ()
+    """Every [[endpoints]] entry, in file order."""
 
     def host(self, name: str) -> Host | None:
         """The host called `name`, if any."""
@@ -351,3 +463,7 @@ class Inventory(InventoryModel):
     def deployment(self, name: str) -> Deployment | None:
         """The deployment called `name`, if any."""
         return next((item for item in self.deployments if item.name == name), None)
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        """The [[endpoints]] entry called `name`, if any."""
+        return next((item for item in self.endpoints if item.name == name), None)

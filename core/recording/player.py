@@ -179,6 +179,9 @@ class ReplaySource:
     async def stop(self, deployment: str) -> IntentOutcome:
         raise UsageError(f"cannot stop {deployment}", REFUSED, "open the live console for that")
 
+    async def route(self, endpoint: str, deployment: str) -> IntentOutcome:
+        raise UsageError(f"cannot route {endpoint}", REFUSED, "open the live console for that")
+
     async def start(self, deployment: str) -> IntentOutcome:
         raise UsageError(f"cannot start {deployment}", REFUSED, "open the live console for that")
 

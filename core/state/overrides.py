@@ -1,4 +1,5 @@
-"""Runtime replica counts set by `scale`, `stop` and `start`, kept across commands.
+"""Runtime replica counts set by `scale`, `stop` and `start`, and endpoint routes set by
+`route` (blue-green), kept across commands.
 
 An override remembers the inventory's count at the time it was set: once the inventory
 changes that deployment's count, the file wins again and the override is dropped.
@@ -23,11 +24,12 @@ from typing import Any
 
 from filelock import FileLock
 
-from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, Inventory
+from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, Endpoint, Inventory
 
 OVERRIDES = "overrides.json"
 LOCK = OVERRIDES + ".lock"
 RESTART = "restart:"  # key prefix of a deployment's restart token
+ROUTE = "route:"  # key prefix of an endpoint's route (`fleetdeck route --to`)
 # Held for one small read and write; only a hung process holds it longer.
 LOCK_TIMEOUT_S = 30.0
 
@@ -133,6 +135,33 @@ class Overrides:
                     entry["by"] = by
                 data[deployment] = entry
 
+    def routes(self) -> dict[str, str]:
+        """Endpoint -> the backend `fleetdeck route --to` sent all of its traffic to, while
+        the inventory's backends of that endpoint are still those the switch was made on."""
+        data = self._load()
+        found: dict[str, str] = {}
+        for endpoint in self.inventory.endpoints:
+            entry = data.get(ROUTE + endpoint.name)
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("to"), str)
+                and entry.get("inventory_backends") == _backends(endpoint)
+            ):
+                found[endpoint.name] = entry["to"]
+        return found
+
+    def set_route(self, endpoint: str, deployment: str | None, *, by: str = "") -> None:
+        """Send all of `endpoint`'s traffic to `deployment`; None: back to the weights."""
+        with self._editing() as data:
+            found = self.inventory.endpoint(endpoint)
+            if deployment is None or found is None:
+                data.pop(ROUTE + endpoint, None)
+            else:
+                entry: dict[str, Any] = {"to": deployment, "inventory_backends": _backends(found)}
+                if by:
+                    entry["by"] = by
+                data[ROUTE + endpoint] = entry
+
     def forget(self, deployment: str | None) -> None:
         """Drop a deployment's override and restart token (None: every deployment's),
         as `fleetdeck down` leaves nothing behind."""
@@ -142,6 +171,12 @@ class Overrides:
             else:
                 data.pop(deployment, None)
                 data.pop(RESTART + deployment, None)
+
+
+def _backends(endpoint: Endpoint) -> list[list[Any]]:
+    """The inventory's backends of an endpoint, as JSON keeps them: a route set on them
+    lapses once they change."""
+    return [[backend.deployment, backend.weight] for backend in endpoint.backends]
 
 
 def _replicas(count: int) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 SERVING = "serving.json"
 
@@ -21,12 +22,17 @@ class ServingRecord:
     def __init__(self, directory: Path) -> None:
         self.path = directory / SERVING
 
-    def publish(self, endpoints: dict[str, str]) -> None:
-        """This process serves `endpoints` (deployment -> URL); empty withdraws them."""
-        if not endpoints:
+    def publish(
+        self, endpoints: dict[str, str], routers: list[dict[str, Any]] | None = None
+    ) -> None:
+        """This process serves `endpoints` (deployment -> URL) and `routers` (each
+        endpoint's route and what it measured, as status --json shows them); empty
+        withdraws them."""
+        if not endpoints and not routers:
             self.withdraw()
             return
-        data = json.dumps({"pid": os.getpid(), "endpoints": endpoints}, indent=1)
+        record = {"pid": os.getpid(), "endpoints": endpoints, "routers": routers or []}
+        data = json.dumps(record, indent=1)
         handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".serving-", suffix=".tmp")
         try:
             with os.fdopen(handle, "w") as file:
@@ -52,6 +58,17 @@ class ServingRecord:
         if not isinstance(endpoints, dict) or not _alive(pid):
             return {}
         return {str(name): str(url) for name, url in endpoints.items()}
+
+    def routers(self) -> list[dict[str, Any]]:
+        """Each endpoint a live controller on this machine serves, with its numbers."""
+        try:
+            data = json.loads(self.path.read_text())
+            pid, routers = int(data["pid"]), data.get("routers", [])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return []
+        if not isinstance(routers, list) or not _alive(pid):
+            return []
+        return [router for router in routers if isinstance(router, dict)]
 
     def _read_pid(self) -> int | None:
         try:

@@ -36,6 +36,12 @@ def _host_key(line: str) -> tuple[tuple[str, str], ...]:
     return (('transport = "local"\n', f'transport = "local"\n{line}\n'),)
 
 
+def _endpoint(*lines: str, port: int = 9100) -> tuple[str, ...]:
+    """An [[endpoints]] table named "chat" after the deployment: its name on the table's
+    second line, its port on the third, `lines` after them."""
+    return ("[[endpoints]]", 'name = "chat"', f"port = {port}", *lines)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -214,6 +220,69 @@ INVENTORY_CASES = (
             'model = "m"',
             "gpus_per_replica = 0",
             "endpoint_port = 9000",
+        ),
+    ),
+    # [[endpoints]]: lines 12.. are the endpoint's (the deployment "alpha" is 8-11)
+    Case(
+        "endpoint-unknown-deployment",
+        '{file}:15: endpoints[0].backends[0].deployment: no deployment "alpah"; did you'
+        ' mean "alpha"?',
+        extra=_endpoint('backends = [{ deployment = "alpah", weight = 90 }]'),
+    ),
+    Case(
+        "endpoint-shadow-unknown",
+        '{file}:16: endpoints[0].shadow.deployment: no deployment "beta" in [[deployments]]'
+        " (there: alpha)",
+        extra=_endpoint(
+            'backends = [{ deployment = "alpha" }]',
+            'shadow = { deployment = "beta", fraction = 0.1 }',
+        ),
+    ),
+    Case(
+        "endpoint-weights-zero",
+        "{file}:15: endpoints[0].backends: every weight is 0; give at least one backend a weight",
+        extra=_endpoint('backends = [{ deployment = "alpha", weight = 0 }]'),
+    ),
+    Case(
+        "endpoint-fraction",
+        "{file}:16: endpoints[0].shadow.fraction: must be at most 1.0, got 1.5",
+        extra=_endpoint(
+            'backends = [{ deployment = "alpha" }]',
+            'shadow = { deployment = "alpha", fraction = 1.5 }',
+        ),
+    ),
+    Case(
+        "endpoint-policy-typo",
+        '{file}:16: endpoints[0].polcy: unknown key; did you mean "policy"?',
+        extra=_endpoint('backends = [{ deployment = "alpha" }]', 'polcy = "round_robin"'),
+    ),
+    Case(
+        "endpoint-port-clash",
+        "{file}:15: endpoints[0].port: port 9000 is also deployments[0].endpoint_port; pick"
+        " another",
+        extra=(
+            "endpoint_port = 9000",
+            *_endpoint('backends = [{ deployment = "alpha" }]', port=9000),
+        ),
+    ),
+    Case(
+        "endpoint-duplicate-name",
+        '{file}:17: endpoints[1].name: duplicate endpoint name "chat" (also endpoints[0])',
+        extra=(
+            *_endpoint('backends = [{ deployment = "alpha" }]'),
+            *_endpoint('backends = [{ deployment = "alpha" }]', port=9101),
+        ),
+    ),
+    Case(
+        "endpoint-vllm-router-split",
+        "{file}:20: endpoints[0].engine: weighted backends are builtin-only; use engine ="
+        ' "builtin"',
+        extra=(
+            *("[[deployments]]", 'name = "beta"', 'model = "m"', "gpus_per_replica = 0"),
+            *_endpoint(
+                'backends = [{ deployment = "alpha" }, { deployment = "beta" }]',
+                'engine = "vllm-router"',
+            ),
         ),
     ),
     # Files that are no inventory

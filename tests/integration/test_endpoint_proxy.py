@@ -35,11 +35,18 @@ FAST = ("--sim-load-seconds", "0.2", "--sim-token-latency-ms", "5", "--sim-ttft-
 
 
 class Sim:
-    def __init__(self, port: int, log_path: Path, args: tuple[str, ...], env: dict[str, str]):
+    def __init__(
+        self,
+        port: int,
+        log_path: Path,
+        args: tuple[str, ...],
+        env: dict[str, str],
+        model: str = MODEL,
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
-        argv = [str(SIM), "serve", MODEL, "--host", "127.0.0.1", "--port", str(port), *args]
+        argv = [str(SIM), "serve", model, "--host", "127.0.0.1", "--port", str(port), *args]
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 argv,
@@ -414,19 +421,30 @@ async def test_client_connections_keep_alive_and_http_1_0_is_close_delimited(
     )
     answer = await raw_exchange(proxy.port, old)
     head, _, rest = answer.partition(b"\r\n\r\n")
-    assert b"Transfer-Encoding" not in head and b"Connection: close" in head
+    # HTTP/1.0 has no chunks: the body ends where the endpoint closes the connection.
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n") and b"Transfer-Encoding" not in head
     assert rest.rstrip().endswith(b"data: [DONE]")
 
-    for bad, status in (
-        (b"GET /health\r\n\r\n", b"400"),
-        (b"GET /health HTTP/2.0\r\n\r\n", b"505"),
-        (b"GET /health HTTP/1.1\r\nBad Header: x\r\n\r\n", b"400"),
+    # Refused before any replica sees them: by aiohttp's parser (plain text; the framing
+    # ones would be request smuggling) or by the endpoint (versions it does not speak).
+    for bad, status, by_endpoint in (
+        (b"GET /health\r\n\r\n", b"400", True),
+        (b"GET /health HTTP/2.0\r\n\r\n", b"505", True),
+        (b"GET /health HTTP/1.1\r\nBad Header: x\r\n\r\n", b"400", False),
         (
             b"POST /v1/completions HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
             b"400",
+            False,
+        ),
+        (
+            b"POST /v1/completions HTTP/1.1\r\nContent-Length: 2\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n",
+            b"400",
+            False,
         ),
     ):
         answer = await raw_exchange(proxy.port, bad)
-        assert answer.startswith(b"HTTP/1.1 " + status), answer
-        assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["type"]
+        assert answer.split(b" ", 2)[1] == status, answer
+        if by_endpoint:
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["type"]
     assert sim.served() == 1

@@ -23,8 +23,11 @@ from typing import Any
 import pytest
 
 from fleetdeck.core.engine.engine import Engine
+from fleetdeck.core.errors import UsageError
 from fleetdeck.core.intents import FleetIntents
 from fleetdeck.core.inventory import load_inventory
+from fleetdeck.core.state.overrides import Overrides
+from fleetdeck.core.state.user_state import user_state_dir
 from tests.harness.fleetdeck_cli import FLEETDECK, fleetdeck, status
 from tests.harness.inventory_writer import simulator_command, write_inventory
 from tests.harness.sshd import SshdFleet
@@ -249,3 +252,38 @@ async def _process_lines(process: asyncio.subprocess.Process) -> AsyncIterator[s
     assert process.stdout is not None
     async for raw in process.stdout:
         yield raw.decode(errors="replace")
+
+
+@pytest.mark.parametrize("via", VIAS)
+async def test_route_records_the_same_switch(
+    via: str, sshd_fleet_factory: Any, tmp_path: Path
+) -> None:
+    """Both ways, `route` keeps the same override (a controller takes it from there, see
+    test_blue_green.py) and refuses a deployment that is not a backend the same way."""
+    endpoint = """
+[[deployments]]
+name = "blue"
+model = "sim/m"
+replicas = 0
+[[deployments]]
+name = "green"
+model = "sim/m"
+replicas = 0
+[[endpoints]]
+name = "chat"
+port = 9000
+backends = [{ deployment = "blue", weight = 100 }, { deployment = "green", weight = 0 }]
+"""
+    made = Fleet(sshd_fleet_factory(1), tmp_path, via)
+    made.inventory.write_text(
+        write_inventory(made.sshd, tmp_path / "routes.toml", deployments_toml=endpoint).read_text()
+    )
+    await made.verb(["route", "chat", "--to", "green"], lambda i: i.route("chat", "green"))
+    inventory = load_inventory(made.inventory)
+    assert Overrides(user_state_dir(inventory), inventory).routes() == {"chat": "green"}
+    if via == "cli":
+        refused = fleetdeck("route", str(made.inventory), "chat", "--to", "red")
+        assert refused.returncode == 2 and "its backends are blue, green" in refused.stderr
+    else:
+        with pytest.raises(UsageError, match="cannot route chat to red"):
+            await made.verb([], lambda i: i.route("chat", "red"))

@@ -133,7 +133,7 @@ def test_an_entry_whose_action_the_app_lacks_is_hidden_and_read_only_hides_chang
     assert "hosts" not in names and "logs" not in names and "stop" in names
     readonly = [c.name for c in available_commands(COMMANDS, lambda _a: True, readonly=True)]
     assert readonly == ["hosts", "logs", "events", "theme", "help", "quit"]
-    changes = {"scale", "start", "stop", "restart", "new", "edit", "clone", "trust"}
+    changes = {"scale", "start", "route", "stop", "restart", "new", "edit", "clone", "trust"}
     assert {c.name for c in COMMANDS if c.changes_fleet} == changes
 
 
