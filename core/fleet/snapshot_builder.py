@@ -9,6 +9,7 @@ from fleetdeck.core.fleet.snapshot import (
     READY,
     DeploymentSnapshot,
     FleetSnapshot,
+    FleetStateView,
     GpuProcessSnapshot,
     GpuSnapshot,
     HostSnapshot,
@@ -49,6 +50,7 @@ def build_snapshot(
     replica_metrics: Mapping[str, MetricsSnapshot] | None = None,
     deployment_metrics: Mapping[str, MetricsSnapshot] | None = None,
     endpoints: Mapping[str, str] | None = None,
+    fleet_state: FleetStateView | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
@@ -112,6 +114,7 @@ def build_snapshot(
         taken_at=now,
         hosts=host_snapshots,
         deployments=tuple(deployments),
+        fleet_state=fleet_state,
     )
 
 
