@@ -128,7 +128,10 @@ def status_table(snapshot: FleetSnapshot) -> str:
     served = ("\n\nendpoints\n  " + "\n  ".join(endpoints)) if endpoints else ""
     failed = failed_replicas_text(snapshot)
     failures = f"\n\nfailed\n{failed}" if failed else ""
-    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{failures}{served}"
+    state = snapshot.fleet_state
+    # Desired counts from this machine's copy, not the fleet's home host: say why.
+    local = f"\n\nfleet state: {state.note}" if state is not None and state.note else ""
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{failures}{served}{local}"
 
 
 def failed_replicas_text(snapshot: FleetSnapshot) -> str:

@@ -100,9 +100,10 @@ def test_two_operators_scaling_agree_on_one_count_and_who_asked(
 
         # At once: the leases (the home host's first) put one after the other; both
         # changes are recorded, and both operators end up with the same count.
-        runs = [alice.start("scale", "chat", "1", "--timeout", "90"), bob.start(
-            "scale", "chat", "2", "--timeout", "90"
-        )]
+        runs = [
+            alice.start("scale", "chat", "1", "--timeout", "90"),
+            bob.start("scale", "chat", "2", "--timeout", "90"),
+        ]
         for process in runs:
             out, err = process.communicate(timeout=150)
             assert process.returncode == 0, out + err
