@@ -25,7 +25,7 @@ class DesiredCounts:
         self._overrides = Overrides(directory, inventory)
         self._user: dict[str, int] = self._overrides.desired()  # scale, stop
         self._autoscaled: dict[str, int] = {}  # in memory: a new controller decides afresh
-        self._revision = self._overrides.shared_revision()  # the home host's, as taken
+        self._order = self._overrides.shared_order()  # the home host's, as taken
 
     def for_inventory(self, inventory: Inventory) -> DesiredCounts:
         """The same file and autoscaler counts, judged against a changed inventory."""
@@ -37,15 +37,15 @@ class DesiredCounts:
     @property
     def revision(self) -> int:
         """The home host's revision this machine's copy starts from (0: none seen)."""
-        return self._revision
+        return self._order[0]
 
     def absorb(self, document: FleetOverrides) -> bool:
         """A host's document, when newer than the copy: taken (this machine's unsent
         edits stay on top). True when the counts may have changed."""
-        if document.revision <= self._revision:
+        if document.order <= self._order:
             return False
         self._overrides.take_shared(document)
-        self._revision = max(self._revision, self._overrides.shared_revision())
+        self._order = max(self._order, self._overrides.shared_order())
         self._user = self._overrides.desired()
         return True
 
@@ -59,7 +59,7 @@ class DesiredCounts:
     def shared(self, sent: list[Op], document: FleetOverrides) -> None:
         """The home host now holds `sent`, giving `document`."""
         self._overrides.take_shared(document, sent=sent)
-        self._revision = max(self._revision, self._overrides.shared_revision())
+        self._order = max(self._order, self._overrides.shared_order())
         self._user = self._overrides.desired()
 
     def effective(self) -> dict[str, int]:
@@ -72,7 +72,7 @@ class DesiredCounts:
         """Pick up scale/stop/start written by another fleetdeck process on this machine
         (another machine's come with the home host's observations: `absorb`)."""
         self._user = self._overrides.desired()
-        self._revision = max(self._revision, self._overrides.shared_revision())
+        self._order = max(self._order, self._overrides.shared_order())
 
     def set(self, deployment: str, replicas: int | None, *, by: str = "") -> None:
         """The user's count (None: back to the inventory's); `by` names who asked."""

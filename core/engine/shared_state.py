@@ -113,7 +113,7 @@ class SharedState:
             session = self._sessions[home]
             held = session.observation.fleet_overrides if session.observation else None
             local = desired.shared_document()
-            newer = local is not None and local.revision > (held.revision if held else 0)
+            newer = local is not None and (held is None or local.order > held.order)
             base = local if newer else None
             lines = [json.dumps(e.model_dump(mode="json")) for e in events]
             try:
@@ -127,18 +127,30 @@ class SharedState:
             if reply.overrides is not None:
                 desired.shared(ops, reply.overrides)
             self._failure = None
+            first = min(self._sessions)
+            if home != first:
+                self._warn_once(
+                    "fleet.state-elsewhere",
+                    f"{first}, the fleet's home host, is unreachable: the change is written"
+                    f" to {home} (the next reachable by name) and this machine's copy; {first}"
+                    " gets it with the first change after it is back",
+                )
             return True
 
     def _failed(self, why: str) -> bool:
         self._failure = why
-        if self._warned != why:
-            self._warned = why
-            self._warn(
-                "fleet.state-local",
-                f"{why}: the change is kept in this machine's copy of the fleet's state "
-                "only, and sent to the home host with the next change or controller tick",
-            )
+        self._warn_once(
+            "fleet.state-local",
+            f"{why}: the change is kept in this machine's copy of the fleet's state "
+            "only, and sent to the home host with the next change or controller tick",
+        )
         return False
+
+    def _warn_once(self, kind: str, message: str) -> None:
+        """One event per situation, not one per controller tick."""
+        if self._warned != message:
+            self._warned = message
+            self._warn(kind, message)
 
     def view(self) -> FleetStateView:
         """For the snapshot: where the overrides come from, and why not the home host."""

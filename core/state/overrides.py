@@ -89,8 +89,14 @@ class Overrides:
 
     def shared_revision(self) -> int:
         """The home host's revision this copy starts from (0: none seen yet)."""
+        return self.shared_order()[0]
+
+    def shared_order(self) -> tuple[int, float]:
+        """The home host's document this copy starts from, as FleetOverrides.order."""
         shared = self._load().get(SHARED)
-        return int(shared.get("revision", 0)) if isinstance(shared, dict) else 0
+        if not isinstance(shared, dict):
+            return (0, 0.0)
+        return (int(shared.get("revision", 0)), float(shared.get("written_at", 0.0)))
 
     def shared_document(self) -> FleetOverrides | None:
         """What the home host last said, as far as this copy tells (its edits included)."""
@@ -98,7 +104,11 @@ class Overrides:
         shared = data.pop(SHARED, None)
         if not isinstance(shared, dict):
             return None
-        return FleetOverrides(revision=int(shared.get("revision", 0)), entries=data)
+        return FleetOverrides(
+            revision=int(shared.get("revision", 0)),
+            entries=data,
+            written_at=float(shared.get("written_at", 0.0)),
+        )
 
     def take_shared(self, document: FleetOverrides, *, sent: Sequence[Op] = ()) -> bool:
         """The home host's document (newer than this copy's): it replaces this copy,
@@ -110,11 +120,15 @@ class Overrides:
             if sent and unshared[: len(sent)] == list(sent):
                 unshared = unshared[len(sent) :]
                 self._save(unshared, self.unshared_path)
-            if document.revision <= self.shared_revision():
+            if document.order <= self.shared_order():
                 return False
             data: dict[str, Any] = dict(document.entries)
             apply_ops(data, unshared)
-            data[SHARED] = {"revision": document.revision, "by": document.written_by}
+            data[SHARED] = {
+                "revision": document.revision,
+                "written_at": document.written_at,
+                "by": document.written_by,
+            }
             self._save(data)
             return True
 

@@ -103,7 +103,7 @@ def write(request: JsonDict) -> FleetWriteReply:
             base = _document(request.get("base"))
         except (ValueError, TypeError, KeyError):
             base = None
-        if base is not None and (current is None or base.revision > current.revision):
+        if base is not None and (current is None or base.order > current.order):
             current = base  # written elsewhere while this host was away
         entries = dict(current.entries) if current is not None else {}
         apply_ops(entries, request.get("ops") or [])

@@ -147,6 +147,12 @@ class FleetOverrides(Message):
     written_at: float = 0.0
     written_by: str = ""  # the operator (user@machine) of the last write
 
+    @property
+    def order(self) -> Tuple[int, float]:
+        """Which of two documents is newer: by revision, then (two hosts that each took
+        a write while the other was away) by the time it was written."""
+        return (self.revision, self.written_at)
+
 
 @dataclass(frozen=True)
 class HostObservation(Message):

@@ -134,3 +134,35 @@ def test_a_controller_picks_up_another_operators_scale(
         news = controller.wait_for("deployment.scaled")
         assert "by bob@desk" in news["message"]
         assert alice.desired() == bob.desired() == 2
+
+
+def test_with_the_home_host_down_the_next_one_keeps_the_state_and_status_says_so(
+    sshd_fleet_factory: Any, tmp_path: Path
+) -> None:
+    fleet: SshdFleet = sshd_fleet_factory(2)
+    alice, bob = operators(fleet, tmp_path)
+    try:
+        scaled = alice.run("scale", "chat", "2", "--no-wait")
+        assert scaled.returncode == 0, scaled.stdout + scaled.stderr
+        fleet.stop_host("host-1")
+        moved = bob.run("scale", "chat", "3", "--no-wait", timeout=180)
+        assert moved.returncode == 3, moved.stdout + moved.stderr  # partial: host-1 is down
+        assert "fleet.state-elsewhere" in moved.stdout or "the fleet's home host" in moved.stdout
+        for operator in (alice, bob):
+            seen = operator.status()
+            assert seen["deployments"][0]["desired"] == 3
+            assert seen["fleet_state"]["home"] == "host-2"
+            assert "host-1 is unreachable" in seen["fleet_state"]["note"]
+        table = alice.run("status", timeout=180)
+        assert "fleet state: host-1 is unreachable" in table.stdout
+        # Back again: the next change goes home on top of what host-2 kept meanwhile.
+        fleet.start_host("host-1")
+        back = alice.run("stop", "chat", "--no-wait", timeout=180)
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert bob.desired() == 0
+        state = bob.status()["fleet_state"]
+        assert state["home"] == "host-1" and state["note"] is None
+    finally:
+        if not fleet.is_running("host-1"):
+            fleet.start_host("host-1")
+        alice.run("down")
