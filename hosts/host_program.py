@@ -27,6 +27,7 @@ exit status to see a miss by, and a console pays that once, not per refresh.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
@@ -39,6 +40,8 @@ from typing import Any, TypeVar
 
 from fleetdeck.hosts.errors import HostError, RemoteCommandFailed
 from fleetdeck.hosts.observations import (
+    FleetOverrides,
+    FleetWriteReply,
     HostObservation,
     LaunchReply,
     LeaseReply,
@@ -183,6 +186,11 @@ class HostProgram:
         self.simulate = simulate
         self._path: str | None = None
         self._install_lock = asyncio.Lock()
+        # The fleet whose shared state (hosts/remote/fleet_state.py) each observation
+        # brings, and where in this host's copy of its journal the next one starts
+        # (the journal's id, an offset); kept up to date by observe() and watch().
+        self.fleet: str | None = None
+        self.events_cursor: tuple[str, int] | None = None
 
     def _bootstrap_argv(self, *command: str) -> list[str]:
         name, data = program_zip()
@@ -306,15 +314,55 @@ class HostProgram:
         return await self.call("lease", request, LeaseReply, timeout=30)
 
     def _observe_request(self, interval_s: float = 1.0, detect_s: float = 0.0) -> dict[str, Any]:
-        return {
+        request: dict[str, Any] = {
             "simulate": self.simulate,
             "host_id": self.transport.host_name,
             "interval_s": interval_s,
             "detect_s": detect_s,
         }
+        if self.fleet is not None:
+            request["fleet"] = self.fleet
+            if self.events_cursor is not None:
+                journal_id, offset = self.events_cursor
+                request["events_after"] = {"id": journal_id, "offset": offset}
+        return request
+
+    def _advance(self, observation: HostObservation) -> None:
+        if observation.fleet_events_id:
+            self.events_cursor = (observation.fleet_events_id, observation.fleet_events_end)
 
     async def observe(self) -> HostObservation:
-        return await self.call("observe", self._observe_request(), HostObservation, timeout=60)
+        request = self._observe_request()
+        observation = await self.call("observe", request, HostObservation, timeout=60)
+        self._advance(observation)
+        return observation
+
+    async def write_fleet_state(
+        self,
+        *,
+        operator: str,
+        ops: list[list[Any]],
+        events: list[str],
+        base: FleetOverrides | None = None,
+    ) -> FleetWriteReply:
+        """Apply `ops` to the fleet's overrides on this host (its home) and append
+        `events` (JSON lines) to its journal, in one exec; `base`: the newest document
+        known, used when this host's is older (it was away when that one was written)."""
+        request: dict[str, Any] = {
+            "fleet": self.fleet,
+            "operator": operator,
+            "ops": ops,
+            "events": events,
+            "base": None if base is None else dataclasses.asdict(base),
+        }
+        reply = await self.call("fleet-write", request, FleetWriteReply, timeout=30)
+        if not reply.ok:
+            raise RemoteCommandFailed(
+                f"cannot write the fleet's state on {self.transport.host_name}",
+                reply.error or "unknown error",
+                "check the host's state_dir (disk space, permissions)",
+            )
+        return reply
 
     async def _stream(self, command: str, request: dict[str, Any]) -> AsyncIterator[str]:
         """A long-lived command's output lines; the request goes by stdin, never argv."""
@@ -337,7 +385,9 @@ class HostProgram:
         request = self._observe_request(interval_s, detect_s)
         async for line in self._stream("watch", request):
             if line.startswith("{"):
-                yield parse_message(HostObservation, line, host=host, command="watch")
+                observation = parse_message(HostObservation, line, host=host, command="watch")
+                self._advance(observation)
+                yield observation
 
     async def logs(
         self,

@@ -18,6 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from fleetdeck.hosts.errors import RemoteCommandFailed
 from fleetdeck.hosts.remote.protocol import (
     ExitRecord,
+    FleetOverrides,
+    FleetWriteReply,
     GpuProcess,
     GpuReading,
     HostLoad,
@@ -35,6 +37,8 @@ from fleetdeck.hosts.remote.protocol import (
 
 __all__ = [
     "ExitRecord",
+    "FleetOverrides",
+    "FleetWriteReply",
     "GpuProcess",
     "GpuReading",
     "HostLoad",
@@ -62,6 +66,7 @@ _ADAPTERS: dict[type[Message], TypeAdapter[Any]] = {
         LaunchReply,
         StopReply,
         LeaseReply,
+        FleetWriteReply,
         LogLineMessage,
         LogErrorMessage,
     )

@@ -133,7 +133,10 @@ def status_table(snapshot: FleetSnapshot) -> str:
     failures = f"\n\nfailed\n{failed}" if failed else ""
     spent = cost_text(snapshot)
     spending = f"\n\n{spent}" if spent else ""
-    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{spending}{failures}{served}"
+    state = snapshot.fleet_state
+    # Desired counts from this machine's copy, not the fleet's home host: say why.
+    local = f"\n\nfleet state: {state.note}" if state is not None and state.note else ""
+    return f"fleet {snapshot.fleet}\n\n{hosts}\n\n{deployments}{spending}{failures}{served}{local}"
 
 
 def cost_text(snapshot: FleetSnapshot) -> str:

@@ -94,6 +94,7 @@ class Controller:
             if not self.engine.observed_since_last_apply():
                 return  # an observation older than our last apply could double-launch
             self.autoscale()
+            await self.engine.share()  # an idle timeout's stop, edits left unsent
             plan = self.engine.plan()
             self.engine.report_holds(plan)
             if plan.actions:

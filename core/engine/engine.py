@@ -18,6 +18,7 @@ from fleetdeck.core.engine.desired_counts import DesiredCounts
 from fleetdeck.core.engine.disk_alerts import DiskAlerts
 from fleetdeck.core.engine.host_session import HostSession
 from fleetdeck.core.engine.host_watchers import HostWatchers
+from fleetdeck.core.engine.shared_state import SharedState
 from fleetdeck.core.engine.spending import cost_readings, gpu_holdings, host_prices
 from fleetdeck.core.engine.telemetry import Telemetry
 from fleetdeck.core.errors import SecretError
@@ -81,6 +82,18 @@ class Engine:
         self._replica_states: dict[str, tuple[object, ...]] = {}  # host -> what changed
         self._change_waiters: set[asyncio.Event] = set()  # one per snapshots() reader
         self._desired = DesiredCounts(directory, inventory)
+        # The overrides and the journal of who changed them, on the fleet's home host.
+        self._shared = SharedState(
+            inventory.fleet.name,
+            self._sessions,
+            lambda: self._desired,
+            self._journal,
+            directory,
+            lambda kind, message: self.emit(kind, inventory.fleet.name, message, "warning"),
+            clock(),
+        )
+        for session in self._sessions.values():
+            self._shared.attach(session)
         self._actions = ActionRunner(
             inventory, self._sessions, self.secrets, self.spec_hash_for, self.emit, self._drain
         )
@@ -137,6 +150,26 @@ class Engine:
             self._journal.append(event)
         self._publish(event)
 
+    def emit_shared(self, kind: str, subject: str, message: str, level: str = "info") -> None:
+        """An event that changes what the fleet should run (a scale, a stop, ...): also
+        for the fleet's journal on its home host, written by the next `share()`."""
+        event = Event(time=self._clock(), kind=kind, subject=subject, message=message, level=level)
+        with contextlib.suppress(OSError):
+            self._journal.append(event)
+        self._shared.queue(event)
+        self._publish(event)
+
+    async def share(self) -> bool:
+        """Write the desired-state edits and events of this process that the fleet's
+        home host does not have yet (one exec there); False when it cannot be reached
+        (they stay on this machine, and the snapshot says so)."""
+        return await self._shared.share()
+
+    @property
+    def operator(self) -> str:
+        """Who acts here (user@machine, or FLEETDECK_OPERATOR)."""
+        return self._desired.operator
+
     def _publish(self, event: Event) -> None:
         """To this process's listeners; kept in time order (host history comes late)."""
         bisect.insort(self._events, event, key=lambda e: e.time)
@@ -183,6 +216,8 @@ class Engine:
             self._actions.pending.pop(replica.replica_id, None)
         for event in self._host_history.merge(host, observation):
             self._publish(event)  # already in the journal
+        for event in self._shared.observed(host, observation):
+            self._publish(event)  # another process's, from the fleet's journal
 
     def note_metrics(self) -> None:
         """After a scrape round: a finished-request counter that moved means activity."""
@@ -238,6 +273,7 @@ class Engine:
                 self._inventory.fleet.currency,
             ),
             routers=self._endpoints.views(),
+            fleet_state=self._shared.view(),
         )
 
     def _api_keys(self) -> dict[str, str]:
@@ -361,6 +397,7 @@ class Engine:
         for host in inventory.hosts:
             if host.name not in self._sessions or self._sessions[host.name].host != host:
                 self._sessions[host.name] = HostSession(host)
+                self._shared.attach(self._sessions[host.name])
         for name in [n for n in self._sessions if inventory.host(n) is None]:
             session = self._sessions.pop(name)
             task = asyncio.get_running_loop().create_task(session.close())

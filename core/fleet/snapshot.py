@@ -280,12 +280,23 @@ class EndpointSnapshot(Frozen):
     shadow: ShadowSnapshot | None = None
 
 
+class FleetStateView(Frozen):
+    """Where the fleet's desired-count overrides came from (core/engine/shared_state.py)."""
+
+    home: str | None = None  # the host that keeps them: the first reachable by name
+    revision: int = 0  # the home host's revision this process follows (0: none yet)
+    # Set while they cannot come from, or go to, the home host: this machine's copy is
+    # used, and says why ("gpu-a is unreachable: ...").
+    note: str | None = None
+
+
 class FleetSnapshot(Frozen):
     fleet: str
     taken_at: float
     hosts: tuple[HostSnapshot, ...] = ()
     deployments: tuple[DeploymentSnapshot, ...] = Field(default=())
     endpoints: tuple[EndpointSnapshot, ...] = ()
+    fleet_state: FleetStateView | None = None
 
     def deployment(self, name: str) -> DeploymentSnapshot | None:
         return next((d for d in self.deployments if d.name == name), None)

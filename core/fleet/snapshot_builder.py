@@ -11,6 +11,7 @@ from fleetdeck.core.fleet.snapshot import (
     DeploymentSnapshot,
     EndpointSnapshot,
     FleetSnapshot,
+    FleetStateView,
     GpuProcessSnapshot,
     GpuSnapshot,
     HostSnapshot,
@@ -53,6 +54,7 @@ def build_snapshot(
     endpoints: Mapping[str, str] | None = None,
     costs: Mapping[str, DeploymentCost] | None = None,
     routers: Sequence[EndpointSnapshot] = (),
+    fleet_state: FleetStateView | None = None,
 ) -> FleetSnapshot:
     host_snapshots = tuple(
         _host_snapshot(h.name, h.address or "local", hosts[h.name], dict(h.labels))
@@ -118,6 +120,7 @@ def build_snapshot(
         hosts=host_snapshots,
         deployments=tuple(deployments),
         endpoints=tuple(routers),
+        fleet_state=fleet_state,
     )
 
 

@@ -76,7 +76,9 @@ class FleetIntents(FleetQueries):
                 f"scale to {room} or fewer, or add hosts; nothing was recorded",
             )
         self._engine.desired.set(name, replicas, by=self._by("scale"))
-        self._engine.emit("deployment.scaled", name, f"scaled to {replicas} by the user")
+        self._engine.emit_shared(
+            "deployment.scaled", name, f"scaled to {replicas} by {self._acting('scale')}"
+        )
         return await self._act()
 
     async def route(self, endpoint: str, deployment: str) -> IntentOutcome:
@@ -100,14 +102,22 @@ class FleetIntents(FleetQueries):
                 "add it to the endpoint's backends in the inventory first; nothing was changed",
             )
         self._engine.desired.set_route(endpoint, deployment, by=self._by("route"))
-        self._engine.emit("endpoint.route-set", endpoint, f"all traffic to {deployment}", "info")
+        self._engine.emit_shared(
+            "endpoint.route-set",
+            endpoint,
+            f"all traffic to {deployment}, by {self._acting('route')}",
+        )
+        # To the fleet's home host, where every operator's controller reads it.
+        await self._engine.share()
         await self._engine.route_now()  # where this process serves it; else its controller's
         return IntentOutcome()
 
     async def stop(self, deployment: str) -> IntentOutcome:
         name = self._deployment(deployment).name
         self._engine.desired.set(name, 0, by=self._by("stop"))
-        self._engine.emit("deployment.stopped", name, "stopped by the user (kept at 0)")
+        self._engine.emit_shared(
+            "deployment.stopped", name, f"stopped by {self._acting('stop')} (kept at 0)"
+        )
         return await self._act()
 
     async def start(self, deployment: str) -> IntentOutcome:
@@ -115,7 +125,7 @@ class FleetIntents(FleetQueries):
         the replicas given up on, so the deployment is not left blocked."""
         name = self._deployment(deployment).name
         self._engine.desired.start(name, by=self._by("start"))
-        self._engine.emit("deployment.started", name, "started by the user")
+        self._engine.emit_shared("deployment.started", name, f"started by {self._acting('start')}")
         await self.forget_failed(name)
         return await self._act()
 
@@ -124,8 +134,10 @@ class FleetIntents(FleetQueries):
         name = self._deployment(deployment).name
         await self.forget_failed(name)
         self._engine.desired.request_restart(name, str(time.time()))
-        self._engine.emit(
-            "deployment.restart", name, "restart requested: every replica is replaced"
+        self._engine.emit_shared(
+            "deployment.restart",
+            name,
+            f"restart requested by {self._acting('restart')}: every replica is replaced",
         )
         return await self._act()
 
@@ -200,6 +212,12 @@ class FleetIntents(FleetQueries):
                 "stop `fleetdeck run` (or close the console) first",
             )
         engine.desired.forget(deployment)
+        engine.emit_shared(
+            "deployment.down",
+            deployment or engine.inventory.fleet.name,
+            f"overrides dropped and managed replicas stopped by {self._acting('down')}",
+        )
+        await engine.share()
         async with engine.reconciling():
             await engine.refresh()
             stops = down_stops(engine.observations(), deployment)
@@ -322,19 +340,31 @@ class FleetIntents(FleetQueries):
     def _by(self, verb: str) -> str:
         return f"fleetdeck {verb}" if self._who == "fleetdeck" else self._who
 
+    def _acting(self, verb: str) -> str:
+        """ "alice@laptop (fleetdeck scale)": who acted, and how, for the fleet's journal."""
+        return f"{self._engine.operator} ({self._by(verb)})"
+
     # -- one step, where this process may act ---------------------------------------
     async def _act(self) -> IntentOutcome:
         engine = self._engine
         others = await self._may_act()
+        # With the leases (the home host's first), or handing over to their holder: the
+        # change goes to the fleet's home host either way, where every controller and
+        # operator reads it (the host's lock orders two writers; the later one wins).
+        shared = await engine.share()
         if others:
             engine.emit(
                 "controller.handed-over",
                 engine.inventory.fleet.name,
                 "another controller holds the leases ("
                 + ", ".join(map(str, others))
-                + "): it applies "
-                "this change on its next tick if it runs as this user on this machine; "
-                "otherwise make the change where it runs",
+                + "): it applies this change on its next tick"
+                + (
+                    ""
+                    if shared
+                    else " if it runs on this machine (the fleet's home host was not"
+                    " reachable to record it)"
+                ),
                 "warning",
             )
             return IntentOutcome(handed_over_to=tuple(map(str, others)), refused_by=tuple(others))

@@ -3,6 +3,12 @@
 Lines are appended in the order events are written, which is not always their time
 order: a replica's exit found in its host's history is written when a fleetdeck process
 first observes it, dated when it happened (core/state/host_history.py). `read()` sorts.
+
+Beside it, fleet-events.jsonl mirrors the fleet's own journal, kept on its home host
+(core/state/fleet_mirror.py): every operator's changes of desired state, naming who
+acted. `read()` merges both and shows an event found in both once. The home host's
+journal is the authoritative record of desired-state changes; this machine's files are
+its cache, plus what this machine's processes saw and did.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from fleetdeck.core.fleet.events import Event, of_deployment
 
 JOURNAL = "events.jsonl"
 LOCK = JOURNAL + ".lock"
+MIRROR = "fleet-events.jsonl"  # the home host's journal, as far as this machine read it
 # Past this size the journal starts again, keeping one previous file.
 MAX_BYTES = 20 * 1024 * 1024
 # How much of the journal's end `read_recent` reads (about 13,000 events).
@@ -39,6 +46,7 @@ class JournalTail:
 class EventJournal:
     def __init__(self, directory: Path) -> None:
         self.path = directory / JOURNAL
+        self.mirror_path = directory / MIRROR
         self._lock = FileLock(directory / LOCK, timeout=LOCK_TIMEOUT_S)
 
     @property
@@ -65,13 +73,28 @@ class EventJournal:
         # few events are found among a busy fleet's many without parsing every line.
         needle = json.dumps(deployment)[1:-1] if deployment is not None else ""
         accept = of_deployment(deployment) if deployment is not None else None
-        events: list[Event] = []
-        for path in (self.previous_path, self.path):
-            with contextlib.suppress(FileNotFoundError):
-                lines = (line for line in path.read_text().splitlines() if needle in line)
-                events.extend(e for e in _parse(lines) if accept is None or accept(e))
+        read: list[list[Event]] = []
+        for path in (self.previous_path, self.path, self.mirror_path):
+            try:
+                text = path.read_text()
+            except FileNotFoundError:
+                text = ""
+            lines = (line for line in text.splitlines() if needle in line)
+            read.append([e for e in _parse(lines) if accept is None or accept(e)])
+        events = read[0] + read[1]
+        # The home host's journal holds this machine's shared events too, and two
+        # processes may have mirrored the same lines: each event once.
+        seen = set(events)
+        events += [e for e in dict.fromkeys(read[2]) if e not in seen]
         events.sort(key=lambda event: event.time)
         return iter(events)
+
+    def mirror(self, lines: Iterable[str]) -> None:
+        """Append lines read from the home host's journal to this machine's mirror."""
+        data = "".join(line.rstrip("\n") + "\n" for line in lines)
+        if data:
+            with self.mirror_path.open("a") as handle:
+                handle.write(data)
 
     def read_recent(self, max_bytes: int = RECENT_BYTES) -> JournalTail:
         """The events in the journal's last `max_bytes`, in written order."""

@@ -1,6 +1,12 @@
 """Runtime replica counts set by `scale`, `stop` and `start`, and endpoint routes set by
 `route` (blue-green), kept across commands.
 
+The fleet's overrides live on its home host (hosts/remote/fleet_state.py), where every
+operator reads and writes them; this file is this machine's copy of them: what the home
+host last said (its revision under SHARED), with this machine's edits not yet sent there
+applied on top (kept in overrides.unshared.json until the home host has them). So a
+command run while the home host is unreachable still does what the user asked, here.
+
 An override remembers the inventory's count at the time it was set: once the inventory
 changes that deployment's count, the file wins again and the override is dropped.
 
@@ -18,16 +24,22 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
 from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, Endpoint, Inventory
+from fleetdeck.hosts.observations import FleetOverrides
+from fleetdeck.hosts.remote.fleet_state import apply_ops
+
+Op = list[Any]  # ["set", key, value], ["drop", key] or ["clear"] (fleet_state.apply_ops)
 
 OVERRIDES = "overrides.json"
 LOCK = OVERRIDES + ".lock"
+UNSHARED = "overrides.unshared.json"  # edits (ops) the home host does not have yet
+SHARED = "_shared"  # the home host's revision this copy starts from (never a deployment)
 RESTART = "restart:"  # key prefix of a deployment's restart token
 ROUTE = "route:"  # key prefix of an endpoint's route (`fleetdeck route --to`)
 # Held for one small read and write; only a hung process holds it longer.
@@ -37,6 +49,7 @@ LOCK_TIMEOUT_S = 30.0
 class Overrides:
     def __init__(self, directory: Path, inventory: Inventory) -> None:
         self.path = directory / OVERRIDES
+        self.unshared_path = directory / UNSHARED
         self.inventory = inventory
         self._lock = FileLock(directory / LOCK, timeout=LOCK_TIMEOUT_S)
 
@@ -48,23 +61,89 @@ class Overrides:
         return data if isinstance(data, dict) else {}
 
     @contextlib.contextmanager
-    def _editing(self) -> Iterator[dict[str, dict[str, Any]]]:
+    def _editing(self) -> Iterator[dict[str, Any]]:
         """The overrides to change in place, written back when the block ends; no other
-        fleetdeck process writes them in between."""
+        fleetdeck process on this machine writes them in between."""
         with self._lock:
             data = self._load()
             yield data
             self._save(data)
 
-    def _save(self, data: dict[str, dict[str, Any]]) -> None:
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=OVERRIDES + ".", suffix=".tmp")
+    def _edit(self, ops: list[Op]) -> None:
+        """Apply `ops` here at once, and keep them for the home host."""
+        with self._editing() as data:
+            shared = data.get(SHARED)
+            apply_ops(data, ops)
+            if shared is not None:
+                data[SHARED] = shared  # a clear drops the overrides, not where they came from
+            self._save(self._load_unshared() + ops, self.unshared_path)
+
+    def _load_unshared(self) -> list[Op]:
+        try:
+            data = json.loads(self.unshared_path.read_text())
+        except (OSError, ValueError):
+            return []
+        return [op for op in data if isinstance(op, list)] if isinstance(data, list) else []
+
+    def unshared(self) -> list[Op]:
+        """The edits made on this machine that the home host does not have yet."""
+        return self._load_unshared()
+
+    def shared_revision(self) -> int:
+        """The home host's revision this copy starts from (0: none seen yet)."""
+        return self.shared_order()[0]
+
+    def shared_order(self) -> tuple[int, float]:
+        """The home host's document this copy starts from, as FleetOverrides.order."""
+        shared = self._load().get(SHARED)
+        if not isinstance(shared, dict):
+            return (0, 0.0)
+        return (int(shared.get("revision", 0)), float(shared.get("written_at", 0.0)))
+
+    def shared_document(self) -> FleetOverrides | None:
+        """What the home host last said, as far as this copy tells (its edits included)."""
+        data = self._load()
+        shared = data.pop(SHARED, None)
+        if not isinstance(shared, dict):
+            return None
+        return FleetOverrides(
+            revision=int(shared.get("revision", 0)),
+            entries=data,
+            written_at=float(shared.get("written_at", 0.0)),
+        )
+
+    def take_shared(self, document: FleetOverrides, *, sent: Sequence[Op] = ()) -> bool:
+        """The home host's document (newer than this copy's): it replaces this copy,
+        with the edits not yet there applied on top. `sent`: edits the home host now
+        holds (they led to `document`), no longer kept here. False when `document` is
+        not newer than what this copy holds."""
+        with self._lock:
+            unshared = self._load_unshared()
+            if sent and unshared[: len(sent)] == list(sent):
+                unshared = unshared[len(sent) :]
+                self._save(unshared, self.unshared_path)
+            if document.order <= self.shared_order():
+                return False
+            data: dict[str, Any] = dict(document.entries)
+            apply_ops(data, unshared)
+            data[SHARED] = {
+                "revision": document.revision,
+                "written_at": document.written_at,
+                "by": document.written_by,
+            }
+            self._save(data)
+            return True
+
+    def _save(self, data: object, path: Path | None = None) -> None:
+        path = path or self.path
+        directory = path.parent
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=path.name + ".", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as file:
                 file.write(json.dumps(data, indent=1))
                 file.flush()
                 os.fsync(file.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -98,7 +177,8 @@ class Overrides:
         for deployment, entry in self._in_force(self._load()):
             replicas = int(entry["replicas"])
             count = "stopped" if replicas == 0 else _replicas(replicas)
-            by = f" ({entry['by']})" if entry.get("by") else ""
+            who = [str(entry[key]) for key in ("by", "operator") if entry.get(key)]
+            by = f" ({', '.join(who)})" if who else ""
             if deployment.autoscale is not None:
                 low, high = deployment.autoscale.min, deployment.autoscale.max
                 inventory_says = f"autoscale {low}-{high}"
@@ -115,25 +195,29 @@ class Overrides:
             for d in self.inventory.deployments
         }
 
-    def bump_restart(self, deployment: str, token: str) -> None:
-        with self._editing() as data:
-            data[RESTART + deployment] = {"token": token}
+    def bump_restart(self, deployment: str, token: str, *, operator: str = "") -> None:
+        entry = {"token": token, **({"operator": operator} if operator else {})}
+        self._edit([["set", RESTART + deployment, entry]])
 
-    def set(self, deployment: str, replicas: int | None, *, by: str = "") -> None:
+    def set(
+        self, deployment: str, replicas: int | None, *, by: str = "", operator: str = ""
+    ) -> None:
         """Override a deployment's count; None returns it to the inventory's. `by` says
-        who asked, for describe_in_force: "fleetdeck scale", "the console", ..."""
-        with self._editing() as data:
-            found = self.inventory.deployment(deployment)
-            if replicas is None or found is None:
-                data.pop(deployment, None)
-            else:
-                entry: dict[str, Any] = {
-                    "replicas": replicas,
-                    "inventory_replicas": found.desired_replicas,
-                }
-                if by:
-                    entry["by"] = by
-                data[deployment] = entry
+        how it was asked, for describe_in_force: "fleetdeck scale", "the console", ...;
+        `operator` who asked (user@machine)."""
+        found = self.inventory.deployment(deployment)
+        if replicas is None or found is None:
+            self._edit([["drop", deployment]])
+            return
+        entry: dict[str, Any] = {
+            "replicas": replicas,
+            "inventory_replicas": found.desired_replicas,
+        }
+        if by:
+            entry["by"] = by
+        if operator:
+            entry["operator"] = operator
+        self._edit([["set", deployment, entry]])
 
     def routes(self) -> dict[str, str]:
         """Endpoint -> the backend `fleetdeck route --to` sent all of its traffic to, while
@@ -150,27 +234,30 @@ class Overrides:
                 found[endpoint.name] = entry["to"]
         return found
 
-    def set_route(self, endpoint: str, deployment: str | None, *, by: str = "") -> None:
-        """Send all of `endpoint`'s traffic to `deployment`; None: back to the weights."""
-        with self._editing() as data:
-            found = self.inventory.endpoint(endpoint)
-            if deployment is None or found is None:
-                data.pop(ROUTE + endpoint, None)
-            else:
-                entry: dict[str, Any] = {"to": deployment, "inventory_backends": _backends(found)}
-                if by:
-                    entry["by"] = by
-                data[ROUTE + endpoint] = entry
+    def set_route(
+        self, endpoint: str, deployment: str | None, *, by: str = "", operator: str = ""
+    ) -> None:
+        """Send all of `endpoint`'s traffic to `deployment`; None: back to the weights.
+        Shared with the fleet's home host like a count, so every operator's controller
+        routes the same way."""
+        found = self.inventory.endpoint(endpoint)
+        if deployment is None or found is None:
+            self._edit([["drop", ROUTE + endpoint]])
+            return
+        entry: dict[str, Any] = {"to": deployment, "inventory_backends": _backends(found)}
+        if by:
+            entry["by"] = by
+        if operator:
+            entry["operator"] = operator
+        self._edit([["set", ROUTE + endpoint, entry]])
 
     def forget(self, deployment: str | None) -> None:
         """Drop a deployment's override and restart token (None: every deployment's),
         as `fleetdeck down` leaves nothing behind."""
-        with self._editing() as data:
-            if deployment is None:
-                data.clear()
-            else:
-                data.pop(deployment, None)
-                data.pop(RESTART + deployment, None)
+        if deployment is None:
+            self._edit([["clear"]])
+        else:
+            self._edit([["drop", deployment], ["drop", RESTART + deployment]])
 
 
 def _backends(endpoint: Endpoint) -> list[list[Any]]:

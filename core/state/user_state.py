@@ -1,7 +1,9 @@
 """Where fleetdeck keeps the console user's own state for one inventory file.
 
 $XDG_STATE_HOME/fleetdeck/<fleet>-<hash of the inventory's path>/ (default
-~/.local/state/...): the event journal and runtime overrides (scale, stop) live there.
+~/.local/state/...): the event journal, and this machine's copies of the fleet's
+overrides (scale, stop) and journal, whose home is the fleet's first host
+(core/engine/shared_state.py).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@
     python3 PROGRAM observe     < request.json   one observation of replicas, GPUs, load
     python3 PROGRAM watch       < request.json   the same, as JSON lines every interval
     python3 PROGRAM logs        < request.json   a replica's log as JSON lines with offsets
+    python3 PROGRAM fleet-write < request.json   change the fleet's overrides, add events
     python3 PROGRAM exec REPLICA_DIR             (run by the supervisor) become vLLM
     python3 PROGRAM record REPLICA_DIR FILE LINES  (the supervisor) append, whole or not
 
@@ -18,7 +19,19 @@ import os
 import sys
 import time
 
-from . import gpus, hostload, launch, layout, lease, logs, observe, records, rotate, stop
+from . import (
+    fleet_state,
+    gpus,
+    hostload,
+    launch,
+    layout,
+    lease,
+    logs,
+    observe,
+    records,
+    rotate,
+    stop,
+)
 from .layout import JsonDict
 from .protocol import HostObservation, Message, encode
 
@@ -53,6 +66,9 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         return emit(taken, taken.ok)
     if command == "logs":
         return logs.stream(request)
+    if command == "fleet-write":
+        written = fleet_state.write(request)
+        return emit(written, written.ok)
     sys.stderr.write("unknown command %r\n" % command)
     return 2
 
@@ -64,6 +80,13 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
     readings, source, gpu_error = gpus.read_gpus(request.get("simulate"), host_id, replicas)
     ledger = observe.host_ledger(state_dir, replicas, readings)
     load = meter.read(state_dir)
+    fleet = request.get("fleet")
+    shared = fleet_state.valid_fleet(fleet)
+    events_id, events_end, events = (
+        fleet_state.read_events(state_dir, str(fleet), request.get("events_after"))
+        if shared
+        else ("", 0, ())
+    )
     return HostObservation(
         time=time.time(),
         replicas=tuple(replicas),
@@ -76,6 +99,10 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
         ports_in_use=ledger.ports_in_use,
         orphans=ledger.orphans,
         lease=lease.read_lease(state_dir),
+        fleet_overrides=fleet_state.read_overrides(state_dir, str(fleet)) if shared else None,
+        fleet_events=events,
+        fleet_events_id=events_id,
+        fleet_events_end=events_end,
     )
 
 
@@ -92,6 +119,11 @@ def watch(request: JsonDict) -> int:
             started = time.monotonic()
             current = observation(request, cpu)
             sys.stdout.write(encode(current) + "\n")
+            # The next line carries only the journal's lines written after these.
+            request["events_after"] = {
+                "id": current.fleet_events_id,
+                "offset": current.fleet_events_end,
+            }
             sys.stdout.flush()
             until = started + max(0.05, interval)
             if detect > 0:

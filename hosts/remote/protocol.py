@@ -138,6 +138,23 @@ class Lease(Message):
 
 
 @dataclass(frozen=True)
+class FleetOverrides(Message):
+    """The fleet's desired-count overrides as its home host keeps them
+    (<state_dir>/.fleet/<fleet>/overrides.json); `revision` grows with each write."""
+
+    revision: int
+    entries: Dict[str, Any]
+    written_at: float = 0.0
+    written_by: str = ""  # the operator (user@machine) of the last write
+
+    @property
+    def order(self) -> Tuple[int, float]:
+        """Which of two documents is newer: by revision, then (two hosts that each took
+        a write while the other was away) by the time it was written."""
+        return (self.revision, self.written_at)
+
+
+@dataclass(frozen=True)
 class HostObservation(Message):
     """`observe`'s reply, and each line of `watch`."""
 
@@ -153,6 +170,13 @@ class HostObservation(Message):
     # Why the state dir's filesystem counts as full (records.low_space), None while it
     # has room: replicas' records and logs may be lost, restarts cannot be recorded.
     disk_full: Optional[str] = None
+    # The fleet's shared state (hosts/remote/fleet_state.py), when the request named the
+    # fleet and this host keeps it: the overrides document, and the journal's lines
+    # after the offset the request gave (its id, and the offset after the last line).
+    fleet_overrides: Optional[FleetOverrides] = None
+    fleet_events: Tuple[str, ...] = ()
+    fleet_events_id: str = ""
+    fleet_events_end: int = 0
 
     @property
     def foreign_gpu_memory_mib(self) -> Dict[str, float]:
@@ -191,6 +215,16 @@ class LeaseReply(Message):
     ok: bool
     acquired: bool
     lease: Optional[Lease] = None
+
+
+@dataclass(frozen=True)
+class FleetWriteReply(Message):
+    """`fleet-write`: the overrides document as written, and who held the lease then."""
+
+    ok: bool
+    overrides: Optional[FleetOverrides] = None
+    lease_holder: Optional[str] = None
+    error: Optional[str] = None
 
 
 @dataclass(frozen=True)

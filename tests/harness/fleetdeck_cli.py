@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,12 +21,13 @@ FLEETDECK = str(Path(sys.executable).parent / "fleetdeck")
 class EventStream:
     """A `fleetdeck run` subprocess whose JSON-line events are collected as they come."""
 
-    def __init__(self, inventory: Path, *extra: str) -> None:
+    def __init__(self, inventory: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [FLEETDECK, "run", str(inventory), "--interval", "1", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,  # never left unread: a full pipe would block it
             text=True,
+            env=with_env(env),
         )
         self.events: list[dict[str, Any]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -57,12 +59,22 @@ class EventStream:
                 self.process.kill()
 
 
-def fleetdeck(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FLEETDECK, *args], capture_output=True, text=True, timeout=timeout)
+def with_env(env: dict[str, str] | None) -> dict[str, str] | None:
+    """This process's environment with `env` on top (another operator: XDG_STATE_HOME,
+    FLEETDECK_OPERATOR); None: inherited as is."""
+    return None if env is None else {**os.environ, **env}
 
 
-def status(inventory: Path) -> dict[str, Any]:
-    return json.loads(fleetdeck("status", str(inventory), "--json").stdout)
+def fleetdeck(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [FLEETDECK, *args], capture_output=True, text=True, timeout=timeout, env=with_env(env)
+    )
+
+
+def status(inventory: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    return json.loads(fleetdeck("status", str(inventory), "--json", env=env).stdout)
 
 
 def ready_counts(inventory: Path) -> dict[str, int]:
@@ -79,12 +91,14 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
 
 
 @contextlib.contextmanager
-def controller_running(inventory: Path, *extra: str) -> Iterator[EventStream]:
+def controller_running(
+    inventory: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[EventStream]:
     """`fleetdeck run` on `inventory` (and `extra` arguments) for the block; afterwards
     it is stopped and `fleetdeck down` removes whatever the test left running."""
-    controller = EventStream(inventory, *extra)
+    controller = EventStream(inventory, *extra, env=env)
     try:
         yield controller
     finally:
         controller.stop()
-        fleetdeck("down", str(inventory))
+        fleetdeck("down", str(inventory), env=env)
