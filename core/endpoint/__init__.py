@@ -1,6 +1,4 @@
-"""Per-deployment endpoints: one local URL in front of a deployment's ready replicas."""
+"""Per-deployment endpoints: one local URL in front of a deployment's ready replicas.
 
-from fleetdeck.core.endpoint.proxy import EndpointProxy
-from fleetdeck.core.endpoint.upstreams import ProxyStats, UpstreamStats
-
-__all__ = ["EndpointProxy", "ProxyStats", "UpstreamStats"]
+Nothing is imported here: `proxy` and `upstreams` bring httpx, and the engine imports
+`manager` on every command, so import each from its own module where it is needed."""

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from fleetdeck.core.endpoint import EndpointProxy
 from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot
 from fleetdeck.core.inventory import Deployment, Inventory
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
+
+if TYPE_CHECKING:
+    from fleetdeck.core.endpoint.proxy import EndpointProxy
 
 
 class EndpointManager:
@@ -41,6 +44,10 @@ class EndpointManager:
         for deployment in inventory.deployments:
             proxy = self._proxies.get(deployment.name)
             if proxy is None:
+                # Imported with the first endpoint: it brings httpx, which a one-shot
+                # command never needs.
+                from fleetdeck.core.endpoint.proxy import EndpointProxy
+
                 proxy = EndpointProxy(deployment.name, port=deployment.endpoint_port or 0)
                 try:
                     await proxy.start()

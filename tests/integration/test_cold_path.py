@@ -122,10 +122,20 @@ async def test_a_changed_or_damaged_program_is_installed_again(
         assert (bin_dir / new_name).read_bytes() == new_data
         assert (bin_dir / name).read_bytes() == data  # the old one is left alone
 
+        # The extracted copy the bootstrap runs (with bytecode) matches the zipapp; a
+        # changed or extra file in it is noticed, and the copy is made again.
+        tree = bin_dir / f"{new_name}.d"
+        main_py = tree / host_program.PACKAGE / "main.py"
+        original = main_py.read_bytes()
+        main_py.write_bytes(b"raise SystemExit('stale copy ran')\n")
+        (tree / "json.py").write_text("raise SystemExit('stray module ran')\n")
+        assert (await program.observe()).gpu_source == "simulated"
+        assert main_py.read_bytes() == original and not (tree / "json.py").exists()
+
         (bin_dir / new_name).write_bytes(new_data[:-100])  # cut short, same name
         assert (await program.observe()).gpu_source == "simulated"
         assert (bin_dir / new_name).read_bytes() == new_data
-        assert execs(host) == installed + 5
+        assert execs(host) == installed + 6
     finally:
         await transport.close()
 
