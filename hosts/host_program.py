@@ -19,6 +19,10 @@ Why a miss-then-retry and not the other two ways (zipapp ~31 KB deflated, measur
 - A client-side cache of "installed hash per host" would save even that round trip, but
   it is one more file to keep right (wiped hosts, several client machines, renamed
   hosts) and it still needs the retry for the cases where it is stale. Not worth it.
+The bootstrap runs the program from an extracted copy (<name>.pyz.d) with bytecode,
+made once per hash and compared with the hashed zipapp's bytes on every run (see the
+comment in BOOTSTRAP); the host's python runs with -S (NO_SITE).
+
 Long-lived streams (watch, logs) call install() first (it sends the zipapp, once per
 host per process) and then run the program by path: their stdin is text and there is no
 exit status to see a miss by, and a console pays that once, not per refresh.
@@ -50,6 +54,7 @@ from fleetdeck.hosts.observations import (
 )
 from fleetdeck.hosts.remote.protocol import Message
 from fleetdeck.hosts.transport import CommandResult, Transport
+from fleetdeck.hosts.watch_asks import WatchAsks
 
 M = TypeVar("M", bound=Message)
 
@@ -371,29 +376,43 @@ class HostProgram:
     async def observe(self) -> HostObservation:
         return await self.call("observe", self._observe_request(), HostObservation, timeout=60)
 
-    async def _stream(self, command: str, request: dict[str, Any]) -> AsyncIterator[str]:
-        """A long-lived command's output lines; the request goes by stdin, never argv."""
+    async def _stream(
+        self, command: str, request: dict[str, Any], asks: WatchAsks | None = None
+    ) -> AsyncIterator[str]:
+        """A long-lived command's output lines; the request goes by stdin, never argv
+        (one line: with `asks`, stdin stays open for them after it)."""
         path = await self.install()
-        payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
+        payload = json.dumps({"state_dir": self.state_dir, **request}).encode() + b"\n"
         argv = [self.python, NO_SITE, path, command]
-        async for line in self.transport.stream_lines(argv, stdin=payload):
+        more = asks.outgoing if asks is not None else None
+        async for line in self.transport.stream_lines(argv, stdin=payload, more_stdin=more):
             yield line
 
     async def watch(
-        self, interval_s: float, detect_s: float = 0.0
+        self, interval_s: float, detect_s: float = 0.0, asks: WatchAsks | None = None
     ) -> AsyncIterator[HostObservation]:
         """Observations streamed over one long-lived channel: no exec per poll. With
         `detect_s`, the host also sends one as soon as a replica turns ready or dies
         (checked that often), not only every `interval_s`.
+
+        With `asks`, `asks.ask()` has the host observe at once: the ask is answered once
+        the observation that follows it has been taken by the reader of this iterator.
 
         A line cut short by a dropped connection raises ValueError (the caller reconnects);
         a whole line that is not an observation raises RemoteCommandFailed.
         """
         host = self.transport.host_name
         request = self._observe_request(interval_s, detect_s)
-        async for line in self._stream("watch", request):
-            if line.startswith("{"):
+        answering: list[str] = []
+        async for line in self._stream("watch", request, asks):
+            if line.startswith("@"):  # the next observation answers this ask
+                answering.append(line[1:])
+            elif line.startswith("{"):
                 yield parse_message(HostObservation, line, host=host, command="watch")
+                if asks is not None:
+                    for token in answering:
+                        asks.answered(token)
+                answering.clear()
 
     async def logs(
         self,

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from . import gpus, hostload, launch, layout, lease, logs, observe, records, rotate, stop
+from . import asks, gpus, hostload, launch, layout, lease, logs, observe, records, rotate, stop
 from .layout import JsonDict
 from .protocol import HostObservation, Message, encode
 
@@ -34,6 +34,8 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         return rotate.main(argv[1:])
     if command == "record":  # run by the supervisor: record REPLICA_DIR FILE LINES
         return record(argv[1], argv[2], argv[3]) if len(argv) == 4 else 2
+    if command == "watch":  # its stdin stays open after the request: asks come on it
+        return watch(asks.StdinLines(sys.stdin.fileno()))
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
@@ -46,8 +48,6 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         meter = hostload.HostMeter()
         meter.prime()  # CPU % and network rates over this command's own run
         return emit(observation(request, meter))
-    if command == "watch":
-        return watch(request)
     if command == "lease":
         taken = lease.take(request)
         return emit(taken, taken.ok)
@@ -79,7 +79,11 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
     )
 
 
-def watch(request: JsonDict) -> int:
+def watch(stdin: asks.StdinLines) -> int:
+    """Observations as JSON lines, every interval, at once on a replica's change, and at
+    once for each ask that comes on stdin: `@TOKEN` on the line before the observation
+    that answers it, which was started after the ask was read."""
+    request = json.loads(stdin.first_line() or "{}")
     interval = float(request.get("interval_s", 1.0))
     # Between observations, look every detect_s for a replica turning ready or dying
     # (observe.wait_for_change) and observe at once; 0: only every interval.
@@ -90,14 +94,17 @@ def watch(request: JsonDict) -> int:
     try:
         while True:
             started = time.monotonic()
+            answering = stdin.take()
             current = observation(request, cpu)
-            sys.stdout.write(encode(current) + "\n")
+            marks = "".join("@%s\n" % token for token in answering)
+            sys.stdout.write(marks + encode(current) + "\n")
             sys.stdout.flush()
             until = started + max(0.05, interval)
             if detect > 0:
-                observe.wait_for_change(state_dir, list(current.replicas), until, detect)
+                replicas = list(current.replicas)
+                observe.wait_for_change(state_dir, replicas, until, detect, stdin.wait)
             else:
-                time.sleep(max(0.05, until - time.monotonic()))
+                stdin.wait(max(0.05, until - time.monotonic()))
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
 

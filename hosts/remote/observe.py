@@ -6,7 +6,7 @@ import json
 import os
 import time
 from dataclasses import replace
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from . import identity, layout, procfs, readiness
 from .protocol import ExitRecord, GpuReading, OrphanProcess, ReplicaObservation
@@ -102,18 +102,26 @@ HEALTH_PROBE_S = 0.25  # between two /health probes of a loading replica
 
 
 def wait_for_change(
-    state_dir: str, replicas: List[ReplicaObservation], until: float, step_s: float
+    state_dir: str,
+    replicas: List[ReplicaObservation],
+    until: float,
+    step_s: float,
+    pause: Optional[Callable[[float], bool]] = None,
 ) -> None:
     """Sleep until the monotonic time `until`, or until `quick_state` changes (checked
     every `step_s`): a replica turning ready or dying is sent within about `step_s`
-    instead of a whole watch interval later."""
+    instead of a whole watch interval later. `pause(seconds)` sleeps instead of
+    time.sleep and returns True to end the wait at once (an ask came)."""
     before = quick_state(state_dir, replicas, probe=False)
     probed = 0.0
     while True:
         left = until - time.monotonic()
         if left <= 0:
             return
-        time.sleep(min(step_s, left))
+        if pause is None:
+            time.sleep(min(step_s, left))
+        elif pause(min(step_s, left)):
+            return
         # pids and `exits` are read every step; a loading replica's /health (an HTTP
         # connection) at most every HEALTH_PROBE_S, since vLLM loads for minutes.
         probe = time.monotonic() - probed >= HEALTH_PROBE_S
