@@ -302,11 +302,18 @@ def replica_marker(pid: int) -> str | None:
             environ = handle.read()
     except OSError:  # gone, or another user's
         return None
+    # One find over the whole block, not a split and a compare per variable: every
+    # observation reads every process's environment, hundreds on a busy host.
     key = layout.MARKER_VAR.encode() + b"="
-    for item in environ.split(b"\0"):
-        if item.startswith(key):
-            return item[len(key) :].decode("utf-8", "replace")
-    return None
+    if environ.startswith(key):
+        start = len(key)
+    else:
+        at = environ.find(b"\0" + key)
+        if at < 0:
+            return None
+        start = at + 1 + len(key)
+    end = environ.find(b"\0", start)
+    return environ[start : end if end >= 0 else len(environ)].decode("utf-8", "replace")
 
 
 def process_group(pid: int) -> int | None:
