@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from . import asks, gpus, hostload, launch, layout, lease, logs, observe, records, rotate, stop
+from . import asks, gpus, hostload, layout, lease, observe, records
 from .layout import JsonDict
 from .protocol import HostObservation, Message, encode
 
@@ -27,10 +27,16 @@ SUPERVISOR = "supervise.sh"
 
 def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     command = argv[0] if argv else ""
+    # Each command imports what only it needs: every call is a new Python on the host,
+    # and `observe` (a one-shot status) is the one that runs most.
     if command == "exec":
+        from . import launch
+
         launch.exec_replica(argv[1])
         return 127
     if command == "rotate":  # run by the supervisor: rotate REPLICA_DIR MAX_BYTES KEEP
+        from . import rotate
+
         return rotate.main(argv[1:])
     if command == "record":  # run by the supervisor: record REPLICA_DIR FILE LINES
         return record(argv[1], argv[2], argv[3]) if len(argv) == 4 else 2
@@ -38,10 +44,14 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         return watch(asks.StdinLines(sys.stdin.fileno()))
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
+        from . import launch
+
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
         launched = launch.launch(request, program, supervisor)
         return emit(launched, launched.ok)
     if command == "stop":
+        from . import stop
+
         stopped = stop.stop(request)
         return emit(stopped, stopped.ok)
     if command == "observe":
@@ -52,6 +62,8 @@ def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
         taken = lease.take(request)
         return emit(taken, taken.ok)
     if command == "logs":
+        from . import logs
+
         return logs.stream(request)
     sys.stderr.write("unknown command %r\n" % command)
     return 2
