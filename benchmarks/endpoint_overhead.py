@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleetdeck.core.endpoint.proxy import EndpointProxy  # noqa: E402
+from fleetdeck.core.endpoint import EndpointProxy  # noqa: E402
 
 # fleetdeck-sim-vllm's own entry point, with Nagle off like uvicorn.
 SIM_NODELAY = (

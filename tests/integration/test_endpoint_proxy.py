@@ -22,8 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fleetdeck.core.endpoint.proxy import EndpointProxy
-from fleetdeck.core.endpoint.upstreams import ProxyStats
+from fleetdeck.core.endpoint import EndpointProxy, ProxyStats
 from fleetdeck.hosts.sim_vllm.sample_text import count_tokens
 from tests.harness.ports import slot_allocator
 from tests.unit.test_sim_metrics import parse_families
