@@ -11,8 +11,10 @@ median is printed with its ratio to the floor:
                         verify host keys)
   ansible -m raw        `ansible all -m raw -a 'cat /proc/loadavg' -f N`
   ansible -m command    the same with `-m command` and Ansible's default 5 forks
-  fleetdeck warm        in this process: Engine.refresh() on open connections, the host
-                        program already there (one exec per host, no handshake)
+  fleetdeck warm        in this process, as the console has it: a watch channel open to
+                        each host (Engine.watching), then Engine.refresh(): from asking
+                        to every host's fresh observation recorded and a snapshot built
+                        (one line up each open channel, one observation back; no exec)
   asyncssh warm exec    `cat /proc/loadavg` as a new exec on open connections
   persistent channel    one line echoed by a `cat` already running on each host: the
                         round trip that a refresh over long-lived channels cannot beat
@@ -61,6 +63,7 @@ ANSIBLE = ROOT / ".venv-bench" / "bin" / "ansible"
 FLEETDECK = Path(sys.executable).parent / "fleetdeck"
 LIGHT_ACCOUNT = "fleetdeck-bench"
 COLD_GOAL, WARM_GOAL, WARM_GOAL_HOSTS = 1.2, 2.0, 20
+WATCH_INTERVAL_S = 1.0  # the console's
 
 FLOOR_CHILD = """\
 import asyncio, json, sys
@@ -203,6 +206,13 @@ class Warm:
 
         self.engine = Engine(load_inventory(self.inventory), state_dir=self.state)
         await self.engine.refresh()  # connects; the host program is already installed
+        self.watching = self.engine.watching(WATCH_INTERVAL_S)
+        await self.watching.__aenter__()
+        deadline = time.monotonic() + 30
+        while not all(s.watch_live for s in self.engine.sessions.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the watch channels did not open in 30 s")
+            await asyncio.sleep(0.05)
         self.conns = await asyncio.gather(
             *(
                 asyncssh.connect(
@@ -223,6 +233,7 @@ class Warm:
             process.close()
         for conn in self.conns:
             conn.close()
+        await self.watching.__aexit__(None, None, None)
         await self.engine.close()
 
     async def refresh(self) -> None:

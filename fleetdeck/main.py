@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleetdeck import __version__
 from fleetdeck.completion import autocomplete, completion_script
 from fleetdeck.core.commands.exit_codes import BROKEN_PIPE, DONE, FAILED, INTERRUPTED, USAGE
 from fleetdeck.registry import BY_NAME, build_parser
@@ -39,7 +38,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args_list and _is_unknown_command(args_list):
             return _unknown_command(args_list[0])
         args_list.insert(0, "tui")
-    parser = build_parser(__version__)
+    parser = build_parser()
     autocomplete(parser)
     try:
         args = parser.parse_args(args_list)

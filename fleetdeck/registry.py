@@ -282,7 +282,20 @@ exit codes:
   141  stdout closed early (a pipe into head): the shell's SIGPIPE convention"""
 
 
-def build_parser(version: str) -> argparse.ArgumentParser:
+class _PrintVersion(argparse.Action):
+    """`--version`: the installed version is read only when asked (see fleetdeck/__init__)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        import fleetdeck
+
+        print(f"fleetdeck {fleetdeck.__version__}")
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetdeck",
         description="Operations console for vLLM fleets on your own GPU machines. "
@@ -290,7 +303,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"fleetdeck {version}")
+    parser.add_argument("--version", action=_PrintVersion, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         p = sub.add_parser(

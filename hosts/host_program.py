@@ -19,6 +19,10 @@ Why a miss-then-retry and not the other two ways (zipapp ~31 KB deflated, measur
 - A client-side cache of "installed hash per host" would save even that round trip, but
   it is one more file to keep right (wiped hosts, several client machines, renamed
   hosts) and it still needs the retry for the cases where it is stale. Not worth it.
+The bootstrap runs the program from an extracted copy (<name>.pyz.d) with bytecode,
+made once per hash and compared with the hashed zipapp's bytes on every run (see the
+comment in BOOTSTRAP); the host's python runs with -S (NO_SITE).
+
 Long-lived streams (watch, logs) call install() first (it sends the zipapp, once per
 host per process) and then run the program by path: their stdin is text and there is no
 exit status to see a miss by, and a console pays that once, not per refresh.
@@ -53,6 +57,7 @@ from fleetdeck.hosts.observations import (
 )
 from fleetdeck.hosts.remote.protocol import Message
 from fleetdeck.hosts.transport import CommandResult, Transport
+from fleetdeck.hosts.watch_asks import WatchAsks
 
 M = TypeVar("M", bound=Message)
 
@@ -65,6 +70,9 @@ with zipfile.ZipFile(program) as archive:
     supervisor = archive.read("{PACKAGE}/supervise.sh")
 sys.exit(main(sys.argv[1:], program, supervisor))
 """
+# The host program is stdlib-only, so its python skips `site` (-S): site-packages' .pth
+# files, ~60 ms of a host's CPU per call with a well-stocked interpreter (pyenv's).
+NO_SITE = "-S"
 MISSING_EXIT = 75  # the bootstrap has no (intact) copy and none came on stdin: resend
 BOOTSTRAP_FAILED_EXIT = 70  # python3 too old, state_dir not writable, damaged upload
 BOOTSTRAP_MARK = "fleetdeck-bootstrap: "
@@ -86,10 +94,10 @@ size = int(stdin.readline() or 0)
 upload = stdin.read(size) if size else b""
 try:
     with open(path, "rb") as handle:
-        intact = hashlib.sha256(handle.read()).hexdigest() == sys.argv[3]
+        program = handle.read()
 except OSError:
-    intact = False
-if not intact:
+    program = b""
+if hashlib.sha256(program).hexdigest() != sys.argv[3]:
     if not upload:
         sys.stderr.write("{BOOTSTRAP_MARK}missing\\n")
         sys.exit({MISSING_EXIT})
@@ -105,12 +113,64 @@ if not intact:
         os.replace(tmp, path)
     except OSError as error:
         fail("cannot write " + path + ": " + str(error))
+    program = upload
 if len(sys.argv) < 5:
     print(path)
     sys.exit(0)
 import runpy
 sys.argv = [path] + sys.argv[4:]
-runpy.run_path(path, run_name="__main__")
+# Run an extracted copy: a zipapp's modules are compiled again on every run (no .pyc
+# can be written into a zip), about 60 ms of a host's CPU per call. The copy is made
+# once per hash (atomic rename) and checked against the zipapp just hashed on every
+# run: the same files, no other, byte for byte; its .pyc are checked-hash ones, so
+# Python recompiles any whose source differs.
+import io, zipfile
+tree = path + ".d"
+def tree_matches(archive):
+    found = set()
+    for top, dirs, files in os.walk(tree):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            found.add(os.path.relpath(os.path.join(top, name), tree).replace(os.sep, "/"))
+    if found != set(archive.namelist()):
+        return False
+    for name in found:
+        with open(os.path.join(tree, name), "rb") as handle:
+            if handle.read() != archive.read(name):
+                return False
+    return True
+def extract(archive):
+    import importlib.util, py_compile, shutil
+    tmp = tree + ".%d.tmp" % os.getpid()
+    shutil.rmtree(tree, ignore_errors=True)  # damaged: replaced whole
+    archive.extractall(tmp)
+    for name in archive.namelist():
+        if name.endswith(".py"):
+            source = os.path.join(tmp, name)
+            # Tracebacks name the file where it will be after the rename.
+            py_compile.compile(source, cfile=importlib.util.cache_from_source(source),
+                               dfile=os.path.join(tree, name), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    try:
+        os.rename(tmp, tree)
+    except OSError:  # another first contact got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+try:
+    with zipfile.ZipFile(io.BytesIO(program)) as archive:  # the bytes just hashed
+        if not tree_matches(archive):
+            extract(archive)
+        ready = tree_matches(archive)
+        supervisor = archive.read("{PACKAGE}/supervise.sh")
+except Exception:  # no room, say: the zipapp itself still runs
+    ready = False
+if not ready:
+    runpy.run_path(path, run_name="__main__")
+    sys.exit(0)
+# What the zipapp's __main__ does, with the program named by the zipapp's path (the
+# supervisor runs its helpers from that).
+sys.path.insert(0, tree)
+from {PACKAGE}.main import main
+sys.exit(main(sys.argv[1:], path, supervisor))
 """
 
 
@@ -195,7 +255,7 @@ class HostProgram:
     def _bootstrap_argv(self, *command: str) -> list[str]:
         name, data = program_zip()
         digest = hashlib.sha256(data).hexdigest()
-        return [self.python, "-c", BOOTSTRAP, self.state_dir, name, digest, *command]
+        return [self.python, NO_SITE, "-c", BOOTSTRAP, self.state_dir, name, digest, *command]
 
     def _cannot_install(self, result: CommandResult) -> RemoteCommandFailed:
         why = (result.stderr or result.stdout).strip()
@@ -364,30 +424,45 @@ class HostProgram:
             )
         return reply
 
-    async def _stream(self, command: str, request: dict[str, Any]) -> AsyncIterator[str]:
-        """A long-lived command's output lines; the request goes by stdin, never argv."""
+    async def _stream(
+        self, command: str, request: dict[str, Any], asks: WatchAsks | None = None
+    ) -> AsyncIterator[str]:
+        """A long-lived command's output lines; the request goes by stdin, never argv
+        (one line: with `asks`, stdin stays open for them after it)."""
         path = await self.install()
-        payload = json.dumps({"state_dir": self.state_dir, **request}).encode()
-        async for line in self.transport.stream_lines([self.python, path, command], stdin=payload):
+        payload = json.dumps({"state_dir": self.state_dir, **request}).encode() + b"\n"
+        argv = [self.python, NO_SITE, path, command]
+        more = asks.outgoing if asks is not None else None
+        async for line in self.transport.stream_lines(argv, stdin=payload, more_stdin=more):
             yield line
 
     async def watch(
-        self, interval_s: float, detect_s: float = 0.0
+        self, interval_s: float, detect_s: float = 0.0, asks: WatchAsks | None = None
     ) -> AsyncIterator[HostObservation]:
         """Observations streamed over one long-lived channel: no exec per poll. With
         `detect_s`, the host also sends one as soon as a replica turns ready or dies
         (checked that often), not only every `interval_s`.
+
+        With `asks`, `asks.ask()` has the host observe at once: the ask is answered once
+        the observation that follows it has been taken by the reader of this iterator.
 
         A line cut short by a dropped connection raises ValueError (the caller reconnects);
         a whole line that is not an observation raises RemoteCommandFailed.
         """
         host = self.transport.host_name
         request = self._observe_request(interval_s, detect_s)
-        async for line in self._stream("watch", request):
-            if line.startswith("{"):
+        answering: list[str] = []
+        async for line in self._stream("watch", request, asks):
+            if line.startswith("@"):  # the next observation answers this ask
+                answering.append(line[1:])
+            elif line.startswith("{"):
                 observation = parse_message(HostObservation, line, host=host, command="watch")
                 self._advance(observation)
                 yield observation
+                if asks is not None:
+                    for token in answering:
+                        asks.answered(token)
+                answering.clear()
 
     async def logs(
         self,

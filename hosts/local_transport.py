@@ -43,18 +43,28 @@ class LocalTransport:
         )
 
     async def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
         process = await self._spawn(argv)
         assert process.stdin is not None and process.stdout is not None
         if stdin:
             process.stdin.write(stdin)
             await process.stdin.drain()
-        process.stdin.close()
+        feeding: asyncio.Task[None] | None = None
+        if more_stdin is None:
+            process.stdin.close()
+        else:
+            feeding = asyncio.create_task(_feed(process.stdin, more_stdin))
         try:
             while line := await process.stdout.readline():
                 yield line.decode("utf-8", "replace").rstrip("\n")
         finally:
+            if feeding is not None:
+                feeding.cancel()
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
@@ -83,3 +93,10 @@ class LocalTransport:
             raise HostUnreachable(
                 f"cannot run {argv[0]} on {self.host_name}", str(exc), "check the host's python"
             ) from exc
+
+
+async def _feed(stdin: asyncio.StreamWriter, more: asyncio.Queue[str]) -> None:
+    """Write what is put on `more` to a long-lived command's stdin, until cancelled."""
+    while True:
+        stdin.write((await more.get()).encode())
+        await stdin.drain()

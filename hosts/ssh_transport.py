@@ -187,7 +187,11 @@ class SshTransport:
         return CommandResult(status, _text(result.stdout), _text(result.stderr))
 
     async def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
         await self.connect()
         conn = self._connection()
@@ -196,10 +200,14 @@ class SshTransport:
                 process = await conn.create_process(command_line(argv), encoding="utf-8")
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
                 raise _lost(self.host_name, exc) from exc
+            feeding: asyncio.Task[None] | None = None
             try:
                 if stdin:
                     process.stdin.write(stdin.decode())
-                process.stdin.write_eof()
+                if more_stdin is None:
+                    process.stdin.write_eof()
+                else:
+                    feeding = asyncio.create_task(_feed(process.stdin, more_stdin))
                 async for line in process.stdout:
                     if line:  # asyncssh yields "" at EOF; a blank line arrives as "\n"
                         yield line.rstrip("\n")
@@ -208,6 +216,8 @@ class SshTransport:
             except (asyncssh.DisconnectError, OSError) as exc:
                 raise _lost(self.host_name, exc) from exc
             finally:
+                if feeding is not None:
+                    feeding.cancel()
                 process.close()
 
     async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:
@@ -242,6 +252,12 @@ class SshTransport:
             self._conn.close()
             await self._conn.wait_closed()
             self._conn = None
+
+
+async def _feed(stdin: asyncssh.SSHWriter[str], more: asyncio.Queue[str]) -> None:
+    """Write what is put on `more` to a long-lived command's stdin, until cancelled."""
+    while True:
+        stdin.write(await more.get())
 
 
 def _text(data: object) -> str:

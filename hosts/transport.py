@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -39,9 +40,15 @@ class Transport(Protocol):
     ) -> CommandResult: ...
 
     def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
-        """Lines printed by a long-lived command, until it ends or the consumer stops."""
+        """Lines printed by a long-lived command, until it ends or the consumer stops.
+        `stdin` is written and then closed; with `more_stdin` it stays open instead and
+        each string put on that queue is written to it as it comes (a watch's asks)."""
         ...
 
     async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:

@@ -20,8 +20,8 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fleetdeck.core.endpoint.proxy import EndpointProxy
 from fleetdeck.core.endpoint.routing import Backend, Route, Shadow
 from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.snapshot import (
@@ -34,6 +34,9 @@ from fleetdeck.core.fleet.snapshot import (
 from fleetdeck.core.inventory import Deployment, Endpoint, Inventory, SecretRef
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
+
+if TYPE_CHECKING:
+    from fleetdeck.core.endpoint.proxy import EndpointProxy
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,10 @@ class EndpointManager:
             proxy = None
         if proxy is not None:
             return proxy
+        # Imported with the first endpoint: it brings aiohttp, which a one-shot command
+        # never needs.
+        from fleetdeck.core.endpoint.proxy import EndpointProxy
+
         proxy = EndpointProxy(plan.name, port=plan.port, route=plan.route)
         try:
             await proxy.start()

@@ -179,11 +179,15 @@ class Engine:
 
     # -- observing ---------------------------------------------------------------
     async def refresh(self) -> FleetSnapshot:
-        """Observe every host concurrently (one exec each) and return a snapshot."""
+        """Observe every host concurrently and return a snapshot: one round trip on its
+        open watch channel where one runs (the console, a controller), else one exec."""
         await asyncio.gather(*(self._observe(s) for s in self._sessions.values()))
         return self.snapshot()
 
     async def _observe(self, session: HostSession) -> None:
+        if await session.observe_over_watch():
+            return  # the watcher has tracked it
+
         was_unreachable = session.error is not None
         observation = await session.observe()
         if observation is None:

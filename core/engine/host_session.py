@@ -16,12 +16,16 @@ from fleetdeck.hosts.local_transport import LocalTransport
 from fleetdeck.hosts.observations import HostObservation
 from fleetdeck.hosts.ssh_transport import SshTarget, SshTransport
 from fleetdeck.hosts.transport import Transport
+from fleetdeck.hosts.watch_asks import WatchAsks
 
 SILENCE_INTERVALS = 3
 SILENCE_MIN_S = 3.0
 # A host found unreachable is not asked again for this long: one verb observes several
 # times (checks, leases, plan), and each try at a hung host waits out connect_timeout.
 RECHECK_AFTER_S = 10.0
+# An ask over a watch channel that gets no answer in this long is given up on, and the
+# host observed with an exec instead (which finds out whether it is reachable).
+ASK_TIMEOUT_S = 5.0
 
 
 def ssh_target(host: Host, ssh_config: tuple[Path, ...] | None = None) -> SshTarget:
@@ -72,6 +76,8 @@ class HostSession:
         # The latest observation, kept while the host is unreachable: what it last ran.
         self.last_seen: HostObservation | None = None
         self._unreachable_at = 0.0  # time.monotonic() when last found unreachable
+        # While a watch channel is open and has spoken: asks for an observation now.
+        self._asks: WatchAsks | None = None
 
     @property
     def name(self) -> str:
@@ -103,6 +109,24 @@ class HostSession:
         self.record(observation)
         return observation
 
+    @property
+    def watch_live(self) -> bool:
+        """A watch channel is open to this host and has spoken: refresh asks over it."""
+        return self._asks is not None
+
+    async def observe_over_watch(self) -> bool:
+        """A fresh observation over the open watch channel, one round trip, no exec:
+        True once it is recorded; False when no watch is live here or it gave no answer
+        (the caller observes with an exec instead)."""
+        asks = self._asks
+        if asks is None:
+            return False
+        try:
+            await asyncio.wait_for(asks.ask(), ASK_TIMEOUT_S)
+        except (HostError, asyncio.TimeoutError):
+            return False
+        return True
+
     async def watch(
         self, interval_s: float, detect_s: float = 0.0
     ) -> AsyncIterator[HostObservation]:
@@ -120,8 +144,10 @@ class HostSession:
             suspect = True
             self.transport.probe(True)
 
+        asks = WatchAsks()
         try:
-            async for observation in self.program.watch(interval_s, detect_s):
+            async for observation in self.program.watch(interval_s, detect_s, asks):
+                self._asks = asks  # it has spoken: asks get answers now
                 if timer is not None:
                     timer.cancel()
                 if suspect:
@@ -131,6 +157,9 @@ class HostSession:
                 self.record(observation)
                 yield observation
         finally:
+            if self._asks is asks:
+                self._asks = None
+            asks.abandon(HostError(f"the watch of {self.name} ended", "no answer to an ask"))
             if timer is not None:
                 timer.cancel()
             if suspect:

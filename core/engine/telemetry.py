@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from fleetdeck.core.fleet.snapshot import READY, FleetSnapshot, MetricsSnapshot
-from fleetdeck.core.metrics import DeploymentMetrics, PageValues, ReplicaMetrics, scrape_all
+from fleetdeck.core.metrics import DeploymentMetrics, PageValues, ReplicaMetrics
 from fleetdeck.hosts.errors import HostError
+
+if TYPE_CHECKING:
+    import httpx
 
 SCRAPE_TIMEOUT_S = 3.0
 
@@ -60,6 +62,12 @@ class Telemetry:
                 continue
             urls.append(f"http://127.0.0.1:{port}")
             reachable.append(target)
+        # Imported at the first scrape: a one-shot `status --json` never scrapes, and
+        # httpx is a good part of a cold command's start-up.
+        import httpx
+
+        from fleetdeck.core.metrics.scraper import scrape_all
+
         if self._client is None:
             self._client = httpx.AsyncClient()
         results = await scrape_all(self._client, urls, SCRAPE_TIMEOUT_S)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetdeck.core.control.controller import Controller, run_with_controller
 from fleetdeck.core.control.converge import Converged, converge
@@ -29,16 +29,17 @@ from fleetdeck.core.engine.engine import Engine
 from fleetdeck.core.engine.leases import LeaseRefusal, lease_for_one_shot, release_one_shot
 from fleetdeck.core.errors import FleetdeckError, UsageError
 from fleetdeck.core.fleet.snapshot import FleetSnapshot, HostState
-from fleetdeck.core.intents.chat_probe import ChatProbe, send_chat_probe
 from fleetdeck.core.intents.fleet_queries import FleetQueries
 from fleetdeck.core.intents.host_check import HostCheck, check_hosts
 from fleetdeck.core.intents.host_keys import HostKeyReport, inspect_host_key, trust_host_key
 from fleetdeck.core.intents.outcome import NOTHING_DONE, IntentOutcome
 from fleetdeck.core.intents.replica_logs import follow_replica_log, resolve_replica
 from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, parse_inventory
-from fleetdeck.core.inventory.editing import write_inventory
 from fleetdeck.core.policy.plan import Plan, clearing_stops, down_stops
 from fleetdeck.hosts.log_follower import StreamBroken
+
+if TYPE_CHECKING:
+    from fleetdeck.core.intents.chat_probe import ChatProbe
 
 
 class FleetIntents(FleetQueries):
@@ -179,6 +180,8 @@ class FleetIntents(FleetQueries):
                 "saving would overwrite that change",
                 "nothing was written; open the form again to edit the file as it is now",
             )
+        from fleetdeck.core.inventory.editing import write_inventory  # tomlkit: only here
+
         await asyncio.to_thread(write_inventory, source, text)
         self._engine.replace_inventory(inventory)
         self._engine.emit("inventory.edited", str(source), f"saved by {self._by('form')}")
@@ -282,6 +285,8 @@ class FleetIntents(FleetQueries):
         self, deployment: str, *, prompt: str, max_tokens: int, timeout_s: float
     ) -> ChatProbe:
         """One real chat completion through a ready replica, with latency and TTFT."""
+        from fleetdeck.core.intents.chat_probe import send_chat_probe  # httpx: only here
+
         found = self._deployment(deployment)
         return await send_chat_probe(self._engine, found, prompt, max_tokens, timeout_s)
 

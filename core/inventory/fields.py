@@ -43,7 +43,8 @@ a typo, and planning that many would take the engine minutes."""
 class InventoryModel(BaseModel):
     """Immutable, rejects unknown keys, and never converts types (TOML has real types).
 
-    Field docstrings become the descriptions in `fleetdeck schema`, i.e. editor help.
+    Field docstrings become the descriptions in `fleetdeck schema`, i.e. editor help,
+    and the console form's help: field_docs.document_fields() fills them in there.
     """
 
     model_config = ConfigDict(
@@ -51,7 +52,6 @@ class InventoryModel(BaseModel):
         extra="forbid",
         strict=True,
         allow_inf_nan=False,
-        use_attribute_docstrings=True,
     )
 
     TEXT_FIELDS: ClassVar[frozenset[str]] = frozenset()

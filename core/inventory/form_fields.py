@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from fleetdeck.core.inventory.durations import format_duration
+from fleetdeck.core.inventory.field_docs import document_fields
 from fleetdeck.core.inventory.models import Autoscale, Deployment, Placement
 from fleetdeck.core.inventory.secrets import SecretRef
 from fleetdeck.core.inventory.toml_layout import inline_value
@@ -138,6 +139,7 @@ def _toml_value(value: Any) -> str:
 def _fields_of(
     model: type[BaseModel], prefix: str, group: str, skip: frozenset[str] = frozenset()
 ) -> list[FormField]:
+    document_fields()  # the help lines are the fields' docstrings
     found = []
     for name, info in model.model_fields.items():
         if name in skip:

@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from fleetdeck.core.inventory.field_docs import document_fields
 from fleetdeck.core.inventory.fields import InventoryModel
 from fleetdeck.core.inventory.models import Deployment, Fleet, Host, HostSettings
 
@@ -46,5 +47,6 @@ class _TomlJsonSchema(GenerateJsonSchema):
 
 def inventory_json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of an inventory file, every key with a description."""
+    document_fields()
     schema = InventoryFile.model_json_schema(schema_generator=_TomlJsonSchema)
     return {"$schema": SCHEMA_DIALECT, **schema, "title": "fleetdeck inventory"}

@@ -19,19 +19,7 @@ import os
 import sys
 import time
 
-from . import (
-    fleet_state,
-    gpus,
-    hostload,
-    launch,
-    layout,
-    lease,
-    logs,
-    observe,
-    records,
-    rotate,
-    stop,
-)
+from . import asks, fleet_state, gpus, hostload, layout, lease, observe, records
 from .layout import JsonDict
 from .protocol import HostObservation, Message, encode
 
@@ -40,31 +28,43 @@ SUPERVISOR = "supervise.sh"
 
 def main(argv: list[str], program: str, supervisor_source: bytes) -> int:
     command = argv[0] if argv else ""
+    # Each command imports what only it needs: every call is a new Python on the host,
+    # and `observe` (a one-shot status) is the one that runs most.
     if command == "exec":
+        from . import launch
+
         launch.exec_replica(argv[1])
         return 127
     if command == "rotate":  # run by the supervisor: rotate REPLICA_DIR MAX_BYTES KEEP
+        from . import rotate
+
         return rotate.main(argv[1:])
     if command == "record":  # run by the supervisor: record REPLICA_DIR FILE LINES
         return record(argv[1], argv[2], argv[3]) if len(argv) == 4 else 2
+    if command == "watch":  # its stdin stays open after the request: asks come on it
+        return watch(asks.StdinLines(sys.stdin.fileno()))
     request = json.loads(sys.stdin.read() or "{}")
     if command == "launch":
+        from . import launch
+
         supervisor = install_supervisor(request["state_dir"], supervisor_source)
         launched = launch.launch(request, program, supervisor)
         return emit(launched, launched.ok)
     if command == "stop":
+        from . import stop
+
         stopped = stop.stop(request)
         return emit(stopped, stopped.ok)
     if command == "observe":
         meter = hostload.HostMeter()
         meter.prime()  # CPU % and network rates over this command's own run
         return emit(observation(request, meter))
-    if command == "watch":
-        return watch(request)
     if command == "lease":
         taken = lease.take(request)
         return emit(taken, taken.ok)
     if command == "logs":
+        from . import logs
+
         return logs.stream(request)
     if command == "fleet-write":
         written = fleet_state.write(request)
@@ -106,7 +106,11 @@ def observation(request: JsonDict, meter: hostload.HostMeter) -> HostObservation
     )
 
 
-def watch(request: JsonDict) -> int:
+def watch(stdin: asks.StdinLines) -> int:
+    """Observations as JSON lines, every interval, at once on a replica's change, and at
+    once for each ask that comes on stdin: `@TOKEN` on the line before the observation
+    that answers it, which was started after the ask was read."""
+    request = json.loads(stdin.first_line() or "{}")
     interval = float(request.get("interval_s", 1.0))
     # Between observations, look every detect_s for a replica turning ready or dying
     # (observe.wait_for_change) and observe at once; 0: only every interval.
@@ -117,8 +121,10 @@ def watch(request: JsonDict) -> int:
     try:
         while True:
             started = time.monotonic()
+            answering = stdin.take()
             current = observation(request, cpu)
-            sys.stdout.write(encode(current) + "\n")
+            marks = "".join("@%s\n" % token for token in answering)
+            sys.stdout.write(marks + encode(current) + "\n")
             # The next line carries only the journal's lines written after these.
             request["events_after"] = {
                 "id": current.fleet_events_id,
@@ -127,9 +133,10 @@ def watch(request: JsonDict) -> int:
             sys.stdout.flush()
             until = started + max(0.05, interval)
             if detect > 0:
-                observe.wait_for_change(state_dir, list(current.replicas), until, detect)
+                replicas = list(current.replicas)
+                observe.wait_for_change(state_dir, replicas, until, detect, stdin.wait)
             else:
-                time.sleep(max(0.05, until - time.monotonic()))
+                stdin.wait(max(0.05, until - time.monotonic()))
     except (BrokenPipeError, KeyboardInterrupt):
         return 0
 

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from dataclasses import replace
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from . import identity, layout, procfs, readiness
 from .protocol import ExitRecord, GpuReading, OrphanProcess, ReplicaObservation
@@ -102,18 +102,26 @@ HEALTH_PROBE_S = 0.25  # between two /health probes of a loading replica
 
 
 def wait_for_change(
-    state_dir: str, replicas: List[ReplicaObservation], until: float, step_s: float
+    state_dir: str,
+    replicas: List[ReplicaObservation],
+    until: float,
+    step_s: float,
+    pause: Optional[Callable[[float], bool]] = None,
 ) -> None:
     """Sleep until the monotonic time `until`, or until `quick_state` changes (checked
     every `step_s`): a replica turning ready or dying is sent within about `step_s`
-    instead of a whole watch interval later."""
+    instead of a whole watch interval later. `pause(seconds)` sleeps instead of
+    time.sleep and returns True to end the wait at once (an ask came)."""
     before = quick_state(state_dir, replicas, probe=False)
     probed = 0.0
     while True:
         left = until - time.monotonic()
         if left <= 0:
             return
-        time.sleep(min(step_s, left))
+        if pause is None:
+            time.sleep(min(step_s, left))
+        elif pause(min(step_s, left)):
+            return
         # pids and `exits` are read every step; a loading replica's /health (an HTTP
         # connection) at most every HEALTH_PROBE_S, since vLLM loads for minutes.
         probe = time.monotonic() - probed >= HEALTH_PROBE_S
@@ -294,11 +302,18 @@ def replica_marker(pid: int) -> str | None:
             environ = handle.read()
     except OSError:  # gone, or another user's
         return None
+    # One find over the whole block, not a split and a compare per variable: every
+    # observation reads every process's environment, hundreds on a busy host.
     key = layout.MARKER_VAR.encode() + b"="
-    for item in environ.split(b"\0"):
-        if item.startswith(key):
-            return item[len(key) :].decode("utf-8", "replace")
-    return None
+    if environ.startswith(key):
+        start = len(key)
+    else:
+        at = environ.find(b"\0" + key)
+        if at < 0:
+            return None
+        start = at + 1 + len(key)
+    end = environ.find(b"\0", start)
+    return environ[start : end if end >= 0 else len(environ)].decode("utf-8", "replace")
 
 
 def process_group(pid: int) -> int | None:

@@ -162,15 +162,19 @@ class RecordingTransport:
         self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
         self.calls.append((list(argv), stdin))
-        if argv[1:3] == ["-c", BOOTSTRAP] and len(argv) == 6:
+        if argv[1:4] == ["-S", "-c", BOOTSTRAP] and len(argv) == 7:
             # The bootstrap with no command installs: it prints the zipapp's path under
             # the expanded state dir.
-            state_dir = os.path.abspath(os.path.expanduser(argv[3]))
-            return CommandResult(0, f"{state_dir}/.bin/{argv[4]}\n", "")
+            state_dir = os.path.abspath(os.path.expanduser(argv[4]))
+            return CommandResult(0, f"{state_dir}/.bin/{argv[5]}\n", "")
         return CommandResult(0, json.dumps({"ok": True, "port": 8100}) + "\n", "")
 
     def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
         raise AssertionError("a launch streams nothing")
 
@@ -217,8 +221,8 @@ def _assert_reaches_the_host_literally(field: Field, value: str, inventory: Inve
         assert shlex.split(command_line(argv)) == argv
     # One exec: the bootstrap, its state dir, the program's name and hash, the command.
     [(argv, stdin)] = transport.calls
-    assert argv[3] == host.state_dir  # one word, unexpanded: the host expands ~
-    assert argv[6:] == ["launch"]  # the request travels on stdin, never in argv
+    assert argv[4] == host.state_dir  # one word, unexpanded: the host expands ~
+    assert argv[7:] == ["launch"]  # the request travels on stdin, never in argv
     size, _, rest = (stdin or b"").partition(b"\n")
     request = json.loads(rest[int(size) :])  # after the zipapp, when one is sent
     assert request["state_dir"] == host.state_dir

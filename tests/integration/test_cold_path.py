@@ -4,6 +4,7 @@ program is installed again."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -122,10 +123,20 @@ async def test_a_changed_or_damaged_program_is_installed_again(
         assert (bin_dir / new_name).read_bytes() == new_data
         assert (bin_dir / name).read_bytes() == data  # the old one is left alone
 
+        # The extracted copy the bootstrap runs (with bytecode) matches the zipapp; a
+        # changed or extra file in it is noticed, and the copy is made again.
+        tree = bin_dir / f"{new_name}.d"
+        main_py = tree / host_program.PACKAGE / "main.py"
+        original = main_py.read_bytes()
+        main_py.write_bytes(b"raise SystemExit('stale copy ran')\n")
+        (tree / "json.py").write_text("raise SystemExit('stray module ran')\n")
+        assert (await program.observe()).gpu_source == "simulated"
+        assert main_py.read_bytes() == original and not (tree / "json.py").exists()
+
         (bin_dir / new_name).write_bytes(new_data[:-100])  # cut short, same name
         assert (await program.observe()).gpu_source == "simulated"
         assert (bin_dir / new_name).read_bytes() == new_data
-        assert execs(host) == installed + 5
+        assert execs(host) == installed + 6
     finally:
         await transport.close()
 
@@ -155,3 +166,29 @@ async def test_a_host_that_cannot_run_the_bootstrap_says_why(sshd_fleet_factory:
         assert "cannot install" in str(refused.value) and "cannot write" in str(refused.value)
     finally:
         await transport.close()
+
+
+async def test_a_refresh_while_watching_asks_over_the_open_channels(
+    sshd_fleet_factory: Any, tmp_path: Path
+) -> None:
+    """Engine.refresh() with watch channels open (the console, a controller): a fresh
+    observation from each host, and not one exec more."""
+    from fleetdeck.core.engine.engine import Engine
+    from fleetdeck.core.inventory import load_inventory
+
+    fleet: SshdFleet = sshd_fleet_factory(2)
+    inventory = load_inventory(write_inventory(fleet, tmp_path / "fleet.toml"))
+    engine = Engine(inventory, state_dir=tmp_path / "engine")
+    try:
+        async with engine.watching(3600.0):  # no observation comes unasked after the first
+            while not all(s.watch_live for s in engine.sessions.values()):
+                await asyncio.sleep(0.05)
+            before = exec_counts(fleet)
+            seen = {n: s.observation.time for n, s in engine.sessions.items()}  # type: ignore[union-attr]
+            snapshot = await engine.refresh()
+            assert [h.state.value for h in snapshot.hosts] == ["up", "up"]
+            after = {n: s.observation.time for n, s in engine.sessions.items()}  # type: ignore[union-attr]
+            assert all(after[n] > seen[n] for n in seen), (seen, after)
+            assert exec_counts(fleet) == before
+    finally:
+        await engine.close()

@@ -9,6 +9,7 @@ must hold the declared fields and nothing else.
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 import json
 import shutil
@@ -217,14 +218,18 @@ class FakeHost:
     async def run(
         self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
-        if argv[1] == "-c" and len(argv) == 6:  # the bootstrap, installing only
+        if argv[1:3] == ["-S", "-c"] and len(argv) == 7:  # the bootstrap, installing only
             return CommandResult(0, "/state/.bin/program.pyz\n", "")
         return CommandResult(0, self.replies[argv[-1]], "")  # the bootstrap running a command
 
     async def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
-        for line in self.replies[argv[2]].splitlines():
+        for line in self.replies[argv[3]].splitlines():
             yield line
 
     async def forward_port(self, remote_port: int, remote_host: str = "127.0.0.1") -> int:

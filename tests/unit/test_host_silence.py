@@ -36,13 +36,17 @@ class SilentHost:
     async def run(
         self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float | None = None
     ) -> CommandResult:
-        if argv[1] == "-c" and len(argv) == 6:  # the bootstrap with no command installs
+        if argv[1:3] == ["-S", "-c"] and len(argv) == 7:  # the bootstrap with no command installs
             return CommandResult(0, "/state/.bin/program.pyz\n", "")
         self.runs += 1
         raise HostUnreachable("host gpu-7 is unreachable", "no SSH answer", "check it")
 
     async def stream_lines(
-        self, argv: Sequence[str], *, stdin: bytes | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        more_stdin: asyncio.Queue[str] | None = None,
     ) -> AsyncIterator[str]:
         while True:
             yield await self.lines.get()
