@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetdeck.hosts.remote import ray_node
+from fleetdeck.hosts.remote import ray_node, stop
 
 pytestmark = pytest.mark.integration
 
@@ -38,3 +38,30 @@ def test_marked_processes_in_other_groups_and_ones_ignoring_sigterm_are_ended(
         unmarked.kill()
         unmarked.wait()
         ray_node.stop_marked(replica_dir, grace_s=0.1)
+
+
+def test_the_host_programs_stop_ends_marked_processes_outside_vllms_group(
+    tmp_path: Path,
+) -> None:
+    """A replica's Ray node (here: a marked process in a session of its own) goes with
+    the replica, though it is in neither vLLM's group nor the supervisor's."""
+    state_dir = tmp_path / "state"
+    replica_dir = state_dir / "big" / "host-1-0"
+    replica_dir.mkdir(parents=True)
+    env = {**os.environ, **ray_node.marker_env(str(replica_dir))}
+    node = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+    try:
+        reply = stop.stop(
+            {
+                "state_dir": str(state_dir),
+                "deployment": "big",
+                "replica": "host-1-0",
+                "grace_s": 1.0,
+            }
+        )
+        assert reply.ok and not reply.left_running
+        assert node.wait(timeout=5) is not None
+        assert ray_node.marked_processes(str(replica_dir)) == []
+    finally:
+        node.kill()
+        node.wait()
