@@ -37,7 +37,8 @@ def reserve(world_size: int, timeout_s: float) -> tuple[Reservation, Any]:
         )
     except ImportError as exc:
         raise RayUnavailable(
-            f"Failed to import Ray, please check if Ray is installed correctly: {exc}"
+            # vLLM 0.32's words (v1/executor/ray_utils.py), the missing space included.
+            f"ValueError: Failed to import Ray: {exc}.Please install Ray with `pip install ray`."
         ) from exc
     # RAY_ADDRESS, as vLLM finds its cluster; "auto" reads the local node's session.
     ray.init(
