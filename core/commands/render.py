@@ -284,7 +284,9 @@ class CheckRow(Protocol):
 
 
 def check_table(source: Path, results: Sequence[CheckRow]) -> str:
-    body = table(["host", "ssh", "python", "vllm", "gpus", "problem"], [r.cells() for r in results])
+    body = table(
+        ["host", "ssh", "python", "vllm", "ray", "gpus", "problem"], [r.cells() for r in results]
+    )
     bad = sum(1 for r in results if not r.ok)
     summary = "every host is ready" if not bad else f"{bad} host(s) need attention"
     return f"inventory {source}: ok\n\n{body}\n\n{summary}"

@@ -83,22 +83,59 @@ def check_placements(hosts: Indexed, deployments: Sequence[tuple[int, Deployment
                     f"no host has all of {_labels(wanted)}; hosts have: {_host_labels(hosts)}",
                 )
             )
+        elif deployment.nodes > 1:
+            found.extend(_check_nodes(index, deployment, matching))
         elif not any(_has_gpus(host, deployment) for host in matching):
             need = deployment.gpus_needed
-            offered = ", ".join(
-                f"{host.name} ({host.simulate.gpus if host.simulate else '?'} GPUs)"
-                for host in matching
-            )
             found.append(
                 (
                     ("deployments", index, *_gpu_count_key(deployment)),
                     f"each replica needs {need} GPU{'s' if need != 1 else ''} but no matching"
-                    f" host has that many: {offered}; gpus_per_replica = 0 runs a CPU build",
+                    f" host has that many: {_offered(matching)}; gpus_per_replica = 0 runs a"
+                    f" CPU build{_nodes_hint(need, matching)}",
                 )
             )
         else:
             found.extend(_check_capacity(index, deployment, matching))
     return found
+
+
+def _check_nodes(index: int, deployment: Deployment, matching: list[Host]) -> Found:
+    """A replica over `nodes` hosts needs that many matching hosts, each with
+    gpus_per_node GPUs where their GPUs are known (simulated hosts)."""
+    nodes, per_node = deployment.nodes, deployment.gpus_per_node
+    able = [host for host in matching if host.simulate is None or host.simulate.gpus >= per_node]
+    if len(able) >= nodes:
+        return []
+    enough = "" if len(able) == len(matching) else f" with {per_node} GPU(s) each"
+    return [
+        (
+            ("deployments", index, "nodes"),
+            f"each replica spans {nodes} hosts{enough} but only {len(able)} matching host"
+            f"{'s' if len(able) != 1 else ''} can hold a part: {_offered(matching)}; lower"
+            " nodes or add hosts",
+        )
+    ]
+
+
+def _nodes_hint(need: int, matching: list[Host]) -> str:
+    """Where the replica would fit split evenly over several known hosts: say so."""
+    if any(host.simulate is None for host in matching):
+        return ""
+    for nodes in range(2, len(matching) + 1):
+        if (
+            need % nodes == 0
+            and sum(1 for host in matching if host.simulate and host.simulate.gpus >= need // nodes)
+            >= nodes
+        ):
+            return f", or nodes = {nodes} spans {nodes} hosts with Ray"
+    return ""
+
+
+def _offered(matching: list[Host]) -> str:
+    return ", ".join(
+        f"{host.name} ({host.simulate.gpus if host.simulate else '?'} GPUs)" for host in matching
+    )
 
 
 def _check_capacity(index: int, deployment: Deployment, matching: list[Host]) -> Found:

@@ -101,6 +101,7 @@ PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 ReplicaCount = Annotated[int, Field(ge=0, le=MAX_REPLICAS)]
 GpuCount = Annotated[int, Field(ge=0, le=1024)]
+MAX_NODES = 64  # hosts in one replica's Ray cluster
 Command = Annotated[str, AfterValidator(_command)]
 MAX_GPU_HOUR_PRICE = 1_000_000
 """A GPU-hour dearer than this is a typo, in any currency (an H100 hour is about 400,000
@@ -263,6 +264,10 @@ class Deployment(InventoryModel):
     set."""
     gpus_per_replica: GpuCount | None = None
     """GPUs per replica; 0 = CPU build of vLLM; default tensor x pipeline parallel size."""
+    nodes: Annotated[int, Field(ge=1, le=MAX_NODES)] = 1
+    """Hosts each replica spans (at most 64): above 1, a replica is a Ray cluster of that
+    many hosts, each holding gpus / nodes of its GPUs, and vLLM runs on the first with
+    --distributed-executor-backend ray."""
     placement: Placement = Field(default_factory=Placement)
     """Where replicas may run."""
     api_key: SecretRef | None = None
@@ -319,7 +324,31 @@ class Deployment(InventoryModel):
                 f"{self.gpus_per_replica} is fewer than tensor_parallel_size x"
                 f" pipeline_parallel_size = {parallel}",
             )
+        if self.nodes > 1:
+            self._check_split_over_nodes()
         return self
+
+    def _check_split_over_nodes(self) -> None:
+        """A replica over several hosts takes the same number of GPUs on each of them."""
+        need = self.gpus_needed
+        if need == 0:
+            raise key_error(
+                "nodes",
+                f"nodes = {self.nodes} needs GPUs: a CPU build (gpus_per_replica = 0) runs"
+                " on one host; remove nodes or give the replica GPUs",
+            )
+        if need % self.nodes != 0 or need < self.nodes:
+            raise key_error(
+                "nodes",
+                f"{need} GPU{'s' if need != 1 else ''} per replica do not split evenly over"
+                f" {self.nodes} hosts; make tensor_parallel_size x pipeline_parallel_size"
+                f" (or gpus_per_replica) a multiple of nodes",
+            )
+
+    @property
+    def gpus_per_node(self) -> int:
+        """GPUs each of a replica's hosts holds: gpus_needed / nodes."""
+        return self.gpus_needed // self.nodes
 
     @property
     def gpus_needed(self) -> int:

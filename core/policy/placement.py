@@ -95,3 +95,65 @@ def _free_gpus(host: HostCapacity) -> list[str]:
 
 def _labels_match(wanted: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in wanted.items())
+
+
+@dataclass(frozen=True)
+class PlacedGroup:
+    """One replica over several hosts (a Ray cluster): the head first, then the workers,
+    each with the GPUs it holds, gpus_per_node of them."""
+
+    members: tuple[Placed, ...]
+
+    @property
+    def head(self) -> Placed:
+        return self.members[0]
+
+
+def place_group(
+    request: PlacementRequest, nodes: int, hosts: Sequence[HostCapacity]
+) -> PlacedGroup | Unplaced:
+    """A replica over `nodes` distinct hosts, request.gpus_needed split evenly over them.
+
+    Spread picks the hosts with the fewest replicas of this deployment (then the most
+    free GPUs); binpack the hosts with the fewest free GPUs that still fit, so whole
+    hosts stay free for other groups. The head is the first host picked.
+    """
+    if nodes < 1 or request.gpus_needed % nodes != 0:
+        return Unplaced(f"{request.gpus_needed} GPU(s) do not split evenly over {nodes} hosts")
+    per_node = request.gpus_needed // nodes
+    matching = [h for h in hosts if _labels_match(request.labels, h.labels)]
+    if not matching:
+        return Unplaced(f"no host has labels {dict(request.labels)}")
+    reachable = [h for h in matching if h.reachable]
+    if not reachable:
+        names = ", ".join(h.name for h in matching)
+        return Unplaced(f"{UNREACHABLE} ({names})")
+    fitting = [(h, free) for h in reachable if len(free := _free_gpus(h)) >= per_node]
+    if len(fitting) < nodes:
+        return Unplaced(
+            f"does not fit: needs {nodes} hosts with {per_node} free GPU(s) each,"
+            f" {len(fitting)} matching host(s) have that many"
+        )
+
+    def spread_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, int, str]:
+        host, free = item
+        return (host.replicas_of.get(request.deployment, 0), -len(free), host.name)
+
+    def binpack_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, str]:
+        host, free = item
+        return (len(free), host.name)
+
+    key = binpack_key if request.strategy == "binpack" else spread_key
+    chosen = sorted(fitting, key=key)[:nodes]
+    return PlacedGroup(tuple(Placed(host.name, tuple(free[:per_node])) for host, free in chosen))
+
+
+def with_placed_group(
+    hosts: Sequence[HostCapacity], deployment: str, group: PlacedGroup
+) -> list[HostCapacity]:
+    """Capacities after a group placement: each member host's GPUs taken, and the
+    replica counted once on each of its hosts (so spread moves the next group on)."""
+    updated = list(hosts)
+    for member in group.members:
+        updated = with_placed(updated, deployment, member)
+    return updated

@@ -13,6 +13,7 @@ from fleetdeck.core.policy.placement import (
     PlacementRequest,
     Unplaced,
     place,
+    place_group,
     with_placed,
 )
 from fleetdeck.core.policy.start_failures import give_up_reason
@@ -159,6 +160,12 @@ def make_plan(
             f"{host} unreachable for {format_duration(round(gone_s))}: replacing {replica_id}"
             for host, replica_id, gone_s in expired
         ]
+        if deployment.nodes > 1 and missing > 0:
+            # Placed purely already; the host side (Ray head and workers under the
+            # supervisor) is not built yet, so say where it would go and start nothing.
+            why = _multi_node_reason(deployment, capacities)
+            unschedulable.append(Unschedulable(deployment.name, why))
+            continue
         for index in range(missing):
             outcome = place(_request(deployment), capacities)
             if isinstance(outcome, Unplaced):
@@ -277,6 +284,17 @@ def _request(deployment: Deployment) -> PlacementRequest:
         deployment.placement.labels,
         deployment.placement.strategy,
         deployment.gpus_needed,
+    )
+
+
+def _multi_node_reason(deployment: Deployment, capacities: list[HostCapacity]) -> str:
+    outcome = place_group(_request(deployment), deployment.nodes, capacities)
+    if isinstance(outcome, Unplaced):
+        return outcome.reason
+    hosts = ", ".join(member.host for member in outcome.members)
+    return (
+        f"a replica over {deployment.nodes} hosts would run on {hosts}; launching replicas"
+        " over several hosts (Ray) is not supported yet"
     )
 
 

@@ -9,7 +9,7 @@ import signal
 import time
 from typing import Callable
 
-from . import identity, layout, procfs, readiness
+from . import identity, layout, procfs, ray_node, readiness
 from .layout import JsonDict
 from .protocol import StopReply
 
@@ -43,6 +43,11 @@ def stop(request: JsonDict) -> StopReply:
             procfs.signal_pid(wrapper_pid, signal.SIGKILL)
             _wait(lambda: not identity.running_supervisor(paths), 2.0)
     left = identity.group_is_ours(paths, pgid) if pgid else False
+    # What carries the replica's marker outside vLLM's group: the Ray nodes of a replica
+    # over several hosts and their workers (each in a group of its own), or a process
+    # that called setsid. Nothing of a stopped replica may stay behind.
+    stray = ray_node.stop_marked(paths.dir, grace)
+    left = left or bool(stray)
     if request.get("forget") and not request.get("mark_failed") and not left:
         shutil.rmtree(paths.dir, ignore_errors=True)
         _remove_if_empty(os.path.dirname(paths.dir))

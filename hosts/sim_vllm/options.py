@@ -61,6 +61,11 @@ class SimOptions:
     gpu_memory_utilization: float = 0.9
     # What vLLM logs as "non-default args", in command-line order, secrets left out.
     non_default_args: dict[str, object] = field(default_factory=dict)
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    # "ray": reserve tensor x pipeline parallel size GPUs as a Ray placement group over
+    # the cluster at RAY_ADDRESS before loading, as vLLM's Ray executor does.
+    distributed_executor_backend: str | None = None
     load_seconds: float = 3.0
     token_latency_ms: float = 20.0
     ttft_ms: float = 50.0
@@ -103,6 +108,9 @@ _VALUE_FLAGS: dict[str, tuple[str, Callable[[str], object], str]] = {
     "--max-num-seqs": ("max_num_seqs", int, "int"),
     "--gpu-memory-utilization": ("gpu_memory_utilization", float, "float"),
     "--block-size": ("block_size", int, "int"),
+    "--tensor-parallel-size": ("tensor_parallel_size", int, "int"),
+    "--pipeline-parallel-size": ("pipeline_parallel_size", int, "int"),
+    "--distributed-executor-backend": ("distributed_executor_backend", str, "str"),
     "--sim-load-seconds": ("load_seconds", _positive_float, "float"),
     "--sim-token-latency-ms": ("token_latency_ms", _positive_float, "float"),
     "--sim-ttft-ms": ("ttft_ms", _positive_float, "float"),

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from fleetdeck.hosts.sim_vllm import serving_log, start_failures
+from fleetdeck.hosts.sim_vllm import ray_group, serving_log, start_failures
 from fleetdeck.hosts.sim_vllm.engine import EngineTiming, SimEngine
 from fleetdeck.hosts.sim_vllm.engine_core import EngineCoreProcess, spawn_engine_core
 from fleetdeck.hosts.sim_vllm.log_writer import STDERR, LogWriter
@@ -57,6 +57,14 @@ def run_serve(options: SimOptions, log: LogWriter) -> int:
     return replica.run()
 
 
+RAY_RESERVE_TIMEOUT_S = 120.0
+RAY_WATCH_S = 1.0
+
+
+def _stamp() -> str:
+    return time.strftime("%m-%d %H:%M:%S")
+
+
 class SimReplica:
     def __init__(self, options: SimOptions, log: LogWriter) -> None:
         self.options = options
@@ -65,6 +73,7 @@ class SimReplica:
         self.startup = StartupLog(log, options, self.api_pid)
         self.core: EngineCoreProcess | None = None
         self.core_gone = threading.Event()
+        self.ray_group: Any = None  # held while serving: the GPUs reserved over Ray
         # Set by the signal handler: a plain flag, since a handler must not take locks
         # (threading.Event.set would) that the main thread may hold when it is called.
         self.signalled = False
@@ -118,6 +127,8 @@ class SimReplica:
             opts.orphan_exit_seconds, [sock.fileno()], on_exit=lambda _code: self.core_gone.set()
         )
         startup.engine_init(core.pid, core.worker_pid)
+        if opts.distributed_executor_backend == "ray" and not self._reserve_over_ray():
+            return start_failures.EXIT_RUNTIME_ERROR
         if opts.fail_at_start == "out-of-memory":
             self.wait(startup.phase_seconds("weights"))
             return start_failures.out_of_memory(
@@ -131,6 +142,31 @@ class SimReplica:
         except OSError as error:  # another server bound the same port and listened first
             return start_failures.port_in_use(self.log, error)
         return self._serve(sock, core)
+
+    def _reserve_over_ray(self) -> bool:
+        """Hold tensor x pipeline parallel size GPUs across the Ray cluster, as vLLM's Ray
+        executor does, and end like a dead engine when a node holding them goes."""
+        opts = self.options
+        world = opts.tensor_parallel_size * opts.pipeline_parallel_size
+        try:
+            reservation, self.ray_group = ray_group.reserve(world, RAY_RESERVE_TIMEOUT_S)
+        except Exception as exc:  # RayUnavailable, or ray.init's own errors
+            self.log.line(f"ERROR {_stamp()} [ray_utils.py] {exc}")
+            return False
+        self.log.line(
+            f"INFO {_stamp()} [ray_utils.py] Ray placement group of {world} GPU bundle(s)"
+            f" on nodes {', '.join(reservation.nodes)}"
+        )
+
+        def lost(node: str) -> None:
+            self.log.line(
+                f"ERROR {_stamp()} [ray_distributed_executor.py] Ray node {node} is gone;"
+                " the engine's workers there died"
+            )
+            self.core_gone.set()
+
+        ray_group.watch_nodes(reservation.nodes, lost, RAY_WATCH_S)
+        return True
 
     def _interrupted_start(self) -> int:
         if self.stopped_by_signal():

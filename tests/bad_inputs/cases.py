@@ -773,6 +773,49 @@ INVENTORY_CASES = (
         "pipeline_parallel_size = 2",
         extra=("[deployments.vllm]", "tensor_parallel_size = 2"),
     ),
+    # Replicas over several hosts (Ray)
+    Case(
+        "nodes-zero",
+        "{file}:12: deployments[0].nodes: must be at least 1, got 0",
+        extra=("nodes = 0",),
+    ),
+    Case(
+        "nodes-cpu-build",
+        "{file}:12: deployments[0].nodes: nodes = 2 needs GPUs: a CPU build (gpus_per_replica = "
+        "0) runs on one host; remove nodes or give the replica GPUs",
+        edit=(("gpus_per_replica = 1", "gpus_per_replica = 0"),),
+        extra=("nodes = 2",),
+    ),
+    Case(
+        "nodes-uneven-split",
+        "{file}:12: deployments[0].nodes: 3 GPUs per replica do not split evenly over 2 hosts; "
+        "make tensor_parallel_size x pipeline_parallel_size (or gpus_per_replica) a multiple of "
+        "nodes",
+        edit=(("gpus_per_replica = 1", "gpus_per_replica = 3"),),
+        extra=("nodes = 2",),
+    ),
+    Case(
+        "nodes-more-than-hosts",
+        "{file}:12: deployments[0].nodes: each replica spans 2 hosts but only 1 matching host "
+        "can hold a part: h (2 GPUs); lower nodes or add hosts",
+        edit=(("gpus_per_replica = 1", "gpus_per_replica = 2"),),
+        extra=("nodes = 2",),
+    ),
+    Case(
+        "tensor-parallel-fits-over-two-hosts",
+        "{file}:16: deployments[0].vllm.tensor_parallel_size: each replica needs 4 GPUs but no "
+        "matching host has that many: h (2 GPUs), g (2 GPUs); gpus_per_replica = 0 runs a CPU "
+        "build, or nodes = 2 spans 2 hosts with Ray",
+        edit=(
+            ("gpus_per_replica = 1\n", ""),
+            (
+                "[[deployments]]",
+                '[[hosts]]\nname = "g"\ntransport = "local"\nsimulate = { gpus = 2 }\n'
+                "[[deployments]]",
+            ),
+        ),
+        extra=("[deployments.vllm]", "tensor_parallel_size = 4"),
+    ),
     Case(
         "placement-no-match",
         "{file}:13: deployments[0].placement.labels: no host has all of zone=eu; hosts have: h "
