@@ -4,6 +4,8 @@ wherever it stands in it, and not a variable whose name only ends the same."""
 from __future__ import annotations
 
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,12 @@ from fleetdeck.hosts.remote.layout import MARKER_VAR
 def test_the_marker_is_found_where_it_stands(env: dict[str, str], expected: str | None) -> None:
     process = subprocess.Popen(["sleep", "30"], env=env)
     try:
+        # Until the child has exec'd, /proc shows the parent's environment (forked, not yet
+        # replaced): wait for sleep's own command line before reading.
+        cmdline = Path(f"/proc/{process.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while not cmdline.read_bytes().startswith(b"sleep") and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert observe.replica_marker(process.pid) == expected
     finally:
         process.kill()
