@@ -8,6 +8,7 @@ router's view of itself (that is checked against them).
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -161,3 +162,51 @@ async def test_each_model_goes_to_its_deployment_and_v1_models_lists_all(
     assert unknown.status_code == 404
     assert unknown.json()["error"]["type"] == "model_not_found"
     assert "it serves: sim/small, sim/large" in unknown.json()["error"]["message"]
+
+
+def shared_prefix_chat(group: int, question: int) -> dict[str, object]:
+    """A chat whose ~260-token system prompt is shared by every request of its group."""
+    rules = " ".join(f"Rule {i} of group {group}: keep answers short." for i in range(22))
+    messages = [
+        {"role": "system", "content": f"You are assistant {group}. {rules}"},
+        {"role": "user", "content": f"Question {question}?"},
+    ]
+    return {"model": "sim/m", "messages": messages, "max_tokens": 1}
+
+
+def prefix_hit_rate(sims: list[Sim]) -> tuple[float, float]:
+    """(cached prompt tokens, prompt tokens) summed over the simulators' own /metrics."""
+    hits = queries = 0.0
+    for sim in sims:
+        for line in httpx.get(f"{sim.url}/metrics", timeout=5).text.splitlines():
+            if line.startswith("vllm:prefix_cache_hits_total{"):
+                hits += float(line.rsplit(" ", 1)[1])
+            elif line.startswith("vllm:prefix_cache_queries_total{"):
+                queries += float(line.rsplit(" ", 1)[1])
+    return hits, queries
+
+
+async def test_prefix_affinity_raises_the_prefix_cache_hit_rate_over_round_robin(
+    start_sims: Start, router: EndpointProxy
+) -> None:
+    """12 groups over 3 replicas whose KV cache (2048 tokens) holds about 7 groups'
+    prefixes: spread round robin every replica sees every group and they evict each other;
+    kept on one replica per group they fit. The same shuffled workload goes through the
+    endpoint once per policy, each time to fresh simulators, which count what vLLM counts."""
+    order = [(group, question) for question in range(20) for group in range(12)]
+    random.Random(5).shuffle(order)  # not group after group: round robin would be affine
+    rates: dict[str, float] = {}
+    for policy in ("round_robin", "prefix_affinity"):
+        sims = start_sims(3, "sim/m", "--sim-kv-cache-tokens", "2048")
+        router.set_route(Route((Backend("d", 1, ("sim/m",)),), policy=policy))
+        router.set_upstreams({f"d/r{i}": sim.url for i, sim in enumerate(sims)}, "d")
+        answers = await send_all(router.url, [shared_prefix_chat(g, q) for g, q in order])
+        assert {a.status_code for a in answers} == {200}
+        hits, queries = prefix_hit_rate(sims)
+        rates[policy] = hits / queries
+        print(f"{policy}: prefix cache hit rate {hits / queries:.1%} of {queries:.0f} tokens")
+        for sim in sims:
+            sim.kill()
+    # Affinity: from its second request on, each group finds its whole prefix cached.
+    assert rates["prefix_affinity"] > 0.8, rates
+    assert rates["prefix_affinity"] >= rates["round_robin"] + 0.15, rates
