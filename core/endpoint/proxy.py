@@ -43,7 +43,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from fleetdeck.core.endpoint.arm_stats import ArmStats, ArmSummary
+from fleetdeck.core.endpoint.arm_stats import ArmMark, ArmStats, ArmSummary
 from fleetdeck.core.endpoint.headers import (
     error_response,
     forwarded_headers,
@@ -219,6 +219,14 @@ class EndpointProxy:
     def arms(self) -> tuple[ArmSummary, ...]:
         """Per backend of the current route: weight, requests, errors, latencies."""
         return tuple(self._arm_stats[b.deployment].summary(b.weight) for b in self._route.backends)
+
+    def arm_mark(self, deployment: str) -> ArmMark:
+        """Where `deployment`'s counters stand now: a canary window starts here."""
+        return self._arm_stats.setdefault(deployment, ArmStats(deployment)).mark()
+
+    def arm_since(self, deployment: str, mark: ArmMark) -> tuple[int, int, float | None]:
+        """(requests, errors, p95 ms) of `deployment` since `mark`."""
+        return self._arm_stats.setdefault(deployment, ArmStats(deployment)).since(mark)
 
     def shadow(self) -> ShadowSummary | None:
         shadow = self._route.shadow
