@@ -283,7 +283,9 @@ class EndpointManager:
         # never needs.
         from fleetdeck.core.endpoint.proxy import EndpointProxy
 
-        proxy = EndpointProxy(plan.name, port=plan.port, route=plan.route)
+        proxy = EndpointProxy(
+            plan.name, port=plan.port, route=plan.route, router_metrics=not plan.own
+        )
         try:
             await proxy.start()
         except OSError as exc:
