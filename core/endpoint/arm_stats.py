@@ -41,12 +41,21 @@ class ArmSummary:
         return rounded
 
 
+@dataclass(frozen=True)
+class ArmMark:
+    """Where an arm's counters stood when a canary window began."""
+
+    completed: int
+    errors: int
+
+
 @dataclass
 class ArmStats:
     deployment: str
     requests: int = 0
     errors: int = 0
     in_flight: int = 0
+    completed: int = 0  # requests finished (each added one latency)
     output_tokens: int = 0
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     ttfts_ms: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
@@ -60,6 +69,7 @@ class ArmStats:
         self, *, ok: bool, latency_s: float, ttft_s: float | None, tokens: int | None
     ) -> None:
         self.in_flight -= 1
+        self.completed += 1
         self.errors += not ok
         self.latencies_ms.append(latency_s * 1000)
         if ttft_s is not None:
@@ -68,6 +78,17 @@ class ArmStats:
             self.output_tokens += tokens
             if latency_s > 0 and tokens > 0:
                 self.rates.append(tokens / latency_s)
+
+    def mark(self) -> ArmMark:
+        return ArmMark(self.completed, self.errors)
+
+    def since(self, mark: ArmMark) -> tuple[int, int, float | None]:
+        """(requests, errors, p95 ms) of the requests finished after `mark`; the p95 over
+        the newest WINDOW of them (the deque holds no more)."""
+        finished = self.completed - mark.completed
+        count = min(finished, len(self.latencies_ms))
+        recent = list(self.latencies_ms)[len(self.latencies_ms) - count :] if count else []
+        return finished, self.errors - mark.errors, percentile(recent, 0.95)
 
     def summary(self, weight: float) -> ArmSummary:
         return ArmSummary(

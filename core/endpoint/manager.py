@@ -18,20 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from fleetdeck.core.endpoint.canary_run import CanaryRun
 from fleetdeck.core.endpoint.routing import Backend, Route, Shadow
 from fleetdeck.core.errors import SecretError
 from fleetdeck.core.fleet.snapshot import (
     READY,
     BackendSnapshot,
+    CanarySnapshot,
     EndpointSnapshot,
     FleetSnapshot,
     ShadowSnapshot,
 )
 from fleetdeck.core.inventory import Deployment, Endpoint, Inventory, SecretRef
+from fleetdeck.core.policy.canary import CanaryConfig
 from fleetdeck.core.state.serving import ServingRecord
 from fleetdeck.hosts.errors import HostError
 
@@ -50,6 +54,7 @@ class EndpointPlan:
     key_path: str  # where the key is written, for the error if it cannot be read
     own: bool  # a deployment's own endpoint
     routed_to: str | None = None
+    canary: CanaryConfig | None = None  # first backend the baseline, second the canary
 
 
 def served_names(deployment: Deployment) -> tuple[str, ...]:
@@ -81,6 +86,7 @@ def endpoint_plans(inventory: Inventory, routes: Mapping[str, str]) -> list[Endp
                 key_path=f"endpoints.{endpoint.name}.api_key",
                 own=False,
                 routed_to=routed_to,
+                canary=_canary_config(endpoint),
             )
         )
     return plans
@@ -106,9 +112,28 @@ def _route(inventory: Inventory, endpoint: Endpoint, routed_to: str | None) -> R
     return Route(backends, shadow, endpoint.sticky, endpoint.policy)
 
 
+def _canary_config(endpoint: Endpoint) -> CanaryConfig | None:
+    canary = endpoint.canary
+    if canary is None or len(endpoint.backends) != 2:
+        return None
+    return CanaryConfig(
+        step=max(1, min(100, round(canary.step))),
+        interval_s=canary.interval,
+        max_error_rate=canary.max_error_rate,
+        max_p95_ratio=canary.max_p95_ratio,
+    )
+
+
 class EndpointManager:
-    def __init__(self, emit: Callable[[str, str, str, str], None], serving: ServingRecord) -> None:
+    def __init__(
+        self,
+        emit: Callable[[str, str, str, str], None],
+        serving: ServingRecord,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._emit = emit
+        self._clock = clock  # the canaries' time: a test may pass its own
+        self._canaries: dict[str, CanaryRun] = {}
         self._proxies: dict[str, EndpointProxy] = {}
         self._plans: dict[str, EndpointPlan] = {}
         self._serving = serving
@@ -168,6 +193,20 @@ class EndpointManager:
             routed_to=plan.routed_to,
             backends=backends,
             shadow=shadow_view,
+            canary=self._canary_view(name),
+        )
+
+    def _canary_view(self, name: str) -> CanarySnapshot | None:
+        run = self._canaries.get(name)
+        if run is None:
+            return None
+        view = run.view()
+        return CanarySnapshot(
+            baseline=view.baseline,
+            canary=view.canary,
+            phase=view.phase,
+            weight=view.weight,
+            reason=view.reason,
         )
 
     async def sync(
@@ -184,6 +223,7 @@ class EndpointManager:
             if proxy is None:
                 continue
             previous = self._plans.get(name)
+            plan = self._with_canary(plan, proxy)
             self._plans[name] = plan
             if proxy.route != plan.route:
                 proxy.set_route(plan.route)  # one step: running requests finish where they are
@@ -195,6 +235,8 @@ class EndpointManager:
                 if deployment not in upstreams:
                     upstreams[deployment] = await _ready_upstreams(snapshot, deployment, transports)
                 proxy.set_upstreams(upstreams[deployment], deployment)
+        for name in [n for n in self._canaries if plans.get(n) is None or not plans[n].canary]:
+            del self._canaries[name]
         for name in [n for n in self._proxies if n not in plans]:
             self._plans.pop(name, None)
             await self._proxies.pop(name).close()
@@ -207,6 +249,29 @@ class EndpointManager:
             self._serving.publish(published[0], published[1])
             self._published = published
 
+    def _with_canary(self, plan: EndpointPlan, proxy: EndpointProxy) -> EndpointPlan:
+        """`plan` with its canary's weights, after this round's analysis (which may step
+        or roll back); unchanged without a canary or while `fleetdeck route` overrides."""
+        if plan.canary is None:
+            return plan
+        baseline, canary = (b.deployment for b in plan.route.backends[:2])
+        run = self._canaries.get(plan.name)
+        now = self._clock()
+        if run is None or not run.matches(plan.canary, baseline, canary):
+            run = self._canaries[plan.name] = CanaryRun(
+                plan.name, plan.canary, baseline, canary, now
+            )
+            self._emit(
+                "endpoint.canary-started",
+                plan.name,
+                f"{canary} gets {run.state.weight}% of the traffic, {baseline} the rest",
+                "info",
+            )
+        run.tick(proxy, now, self._emit, plan.routed_to)
+        if plan.routed_to is not None:
+            return plan  # the override wins
+        return replace(plan, route=run.route(plan.route))
+
     async def _proxy_for(self, plan: EndpointPlan) -> EndpointProxy | None:
         proxy = self._proxies.get(plan.name)
         if proxy is not None and plan.port not in (0, proxy.port):
@@ -218,7 +283,9 @@ class EndpointManager:
         # never needs.
         from fleetdeck.core.endpoint.proxy import EndpointProxy
 
-        proxy = EndpointProxy(plan.name, port=plan.port, route=plan.route)
+        proxy = EndpointProxy(
+            plan.name, port=plan.port, route=plan.route, router_metrics=not plan.own
+        )
         try:
             await proxy.start()
         except OSError as exc:
@@ -244,6 +311,7 @@ class EndpointManager:
                 await proxy.close()
         self._proxies.clear()
         self._plans.clear()
+        self._canaries.clear()
         self._serving.withdraw()
         self._published = None
 

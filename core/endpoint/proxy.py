@@ -6,6 +6,8 @@ request is answered in three steps:
 1. Answered here: /health (ready or not, nothing more) and, when the endpoint has an API
    key, every path vLLM leaves open (/metrics, /version, ...) without the key. vLLM checks
    the key only under /v1, so no replica's page leaves through the endpoint without it.
+   A router ([[endpoints]] entry) also answers /metrics itself, behind that same check:
+   its per-backend numbers (router_metrics.py), not one replica's page.
 2. A backend (deployment) is chosen by the route (routing.py: the model asked for, the
    weights, a sticky key), and a replica of it by the backend's ReplicaPolicy. A fraction
    of requests is also sent to the shadow deployment, whose answer only goes to the stats.
@@ -43,13 +45,15 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from fleetdeck.core.endpoint.arm_stats import ArmStats, ArmSummary
+from fleetdeck.core.endpoint.arm_stats import ArmMark, ArmStats, ArmSummary
 from fleetdeck.core.endpoint.headers import (
     error_response,
     forwarded_headers,
     json_response,
     relayed_headers,
 )
+from fleetdeck.core.endpoint.router_metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from fleetdeck.core.endpoint.router_metrics import metrics_page
 from fleetdeck.core.endpoint.routing import (
     Backend,
     RequestFacts,
@@ -111,8 +115,12 @@ class EndpointProxy:
         client_idle_timeout_s: float = 60.0,
         suspend_s: float = 2.0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        router_metrics: bool = False,
     ) -> None:
         self.name = name
+        # A router ([[endpoints]]) answers /metrics with its own numbers; a deployment's
+        # own endpoint passes it on to a replica.
+        self._router_metrics = router_metrics
         self.deployment = name  # the shorthand endpoint is named after its deployment
         self._host = host
         self._port = port
@@ -219,6 +227,14 @@ class EndpointProxy:
     def arms(self) -> tuple[ArmSummary, ...]:
         """Per backend of the current route: weight, requests, errors, latencies."""
         return tuple(self._arm_stats[b.deployment].summary(b.weight) for b in self._route.backends)
+
+    def arm_mark(self, deployment: str) -> ArmMark:
+        """Where `deployment`'s counters stand now: a canary window starts here."""
+        return self._arm_stats.setdefault(deployment, ArmStats(deployment)).mark()
+
+    def arm_since(self, deployment: str, mark: ArmMark) -> tuple[int, int, float | None]:
+        """(requests, errors, p95 ms) of `deployment` since `mark`."""
+        return self._arm_stats.setdefault(deployment, ArmStats(deployment)).since(mark)
 
     def shadow(self) -> ShadowSummary | None:
         shadow = self._route.shadow
@@ -342,6 +358,10 @@ class EndpointProxy:
         ):
             message = "this path needs the endpoint's API key: send Authorization: Bearer KEY"
             return error_response(401, message, "authentication_error")
+        if self._router_metrics and path == "/metrics" and request.method in ("GET", "HEAD"):
+            return web.Response(
+                body=metrics_page(self), headers={"Content-Type": METRICS_CONTENT_TYPE}
+            )
         return None
 
     def _authorized(self, request: web.Request) -> bool:

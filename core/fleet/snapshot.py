@@ -266,6 +266,18 @@ class ShadowSnapshot(BackendSnapshot):
     output_bytes: int = 0
 
 
+class CanarySnapshot(Frozen):
+    """An endpoint's automatic canary: `weight` percent to `canary`, the rest to
+    `baseline`; `phase` progressing, promoted, rolled_back or paused (a `fleetdeck route`
+    override); `reason` the last decision with its numbers."""
+
+    baseline: str
+    canary: str
+    phase: str
+    weight: int
+    reason: str
+
+
 class EndpointSnapshot(Frozen):
     """An endpoint served by this machine's controller: [[endpoints]] and deployments' own."""
 
@@ -278,6 +290,7 @@ class EndpointSnapshot(Frozen):
     routed_to: str | None = None  # set by `fleetdeck route --to`
     backends: tuple[BackendSnapshot, ...] = ()
     shadow: ShadowSnapshot | None = None
+    canary: CanarySnapshot | None = None
 
 
 class FleetStateView(Frozen):

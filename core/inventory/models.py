@@ -396,7 +396,8 @@ class EndpointShadow(InventoryModel):
 
 
 class Canary(InventoryModel):
-    """Move weight to the last backend step by step while it stays as good as the others."""
+    """Move weight from the first backend (the baseline) to the second (the canary) step by
+    step while the canary stays as good as the baseline; roll it back when it is not."""
 
     step: Annotated[float, Field(gt=0, le=100)]
     """Percentage points of weight moved per step."""
@@ -405,7 +406,7 @@ class Canary(InventoryModel):
     max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.01
     """Highest share of failed requests (0 to 1) the canary may show."""
     max_p95_ratio: Annotated[float, Field(gt=0, le=1000)] = 1.2
-    """Highest ratio of the canary's p95 latency to the other backends'."""
+    """Highest ratio of the canary's p95 latency to the baseline's."""
 
 
 class Endpoint(InventoryModel):
@@ -431,7 +432,8 @@ class Endpoint(InventoryModel):
     """Keep a client on one backend: "session" by its X-Session-Id header, "user" by the
     request's `user` field, "none" not at all."""
     canary: Canary | None = None
-    """Shift weight to the last backend step by step while it stays healthy."""
+    """Shift weight from the first backend (baseline) to the second (canary) step by step
+    while it stays healthy; needs exactly two backends. Their weights are the canary's."""
     engine: Literal["builtin", "vllm-router"] = "builtin"
     """"builtin": fleetdeck's router; "vllm-router": vLLM's router (one backend, no shadow
     or split)."""
@@ -463,10 +465,11 @@ class Endpoint(InventoryModel):
                 raise key_error("engine", 'shadow is builtin-only; use engine = "builtin"')
             if self.canary is not None:
                 raise key_error("engine", 'canary is builtin-only; use engine = "builtin"')
-        if self.canary is not None and len(self.backends) < 2:
+        if self.canary is not None and len(self.backends) != 2:
             raise key_error(
                 "canary",
-                "a canary moves weight from one backend to another: list at least two backends",
+                "a canary moves weight from the first backend (the baseline) to the second"
+                " (the canary): list exactly two backends",
             )
         return self
 

@@ -70,6 +70,9 @@ class SimOptions:
     token_latency_ms: float = 20.0
     ttft_ms: float = 50.0
     crash_after: int | None = None
+    # Share of generation requests answered with a 500 (0..1), spread evenly: 0.5 fails
+    # every second one. Lets a test make a deployment unhealthy without killing it.
+    error_rate: float = 0.0
     fail_at_start: str | None = None
     log_interval: float = 10.0
     orphan_exit_seconds: float = 600.0
@@ -85,6 +88,13 @@ class SimOptions:
 def _positive_float(text: str) -> float:
     value = float(text)
     if value < 0 or value != value:
+        raise ValueError(text)
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
         raise ValueError(text)
     return value
 
@@ -115,6 +125,7 @@ _VALUE_FLAGS: dict[str, tuple[str, Callable[[str], object], str]] = {
     "--sim-token-latency-ms": ("token_latency_ms", _positive_float, "float"),
     "--sim-ttft-ms": ("ttft_ms", _positive_float, "float"),
     "--sim-crash-after": ("crash_after", int, "int"),
+    "--sim-error-rate": ("error_rate", _fraction, "float"),
     "--sim-fail-at-start": ("fail_at_start", _choice, "str"),
     "--sim-log-interval": ("log_interval", _positive_float, "float"),
     "--sim-max-num-seqs": ("sim_max_num_seqs", int, "int"),

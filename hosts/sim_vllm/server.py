@@ -33,6 +33,7 @@ _GENERATION_ROUTES = {
 }
 _GET_ROUTES = ("/health", "/version", "/v1/models", "/metrics", "/ping", "/load")
 _DEAD = openai_api.ApiError(500, str(EngineDeadError()), "InternalServerError")
+_INJECTED = openai_api.ApiError(500, "simulated failure (--sim-error-rate)", "InternalServerError")
 
 
 @dataclass
@@ -42,6 +43,21 @@ class ServerContext:
     log: LogWriter
     created: int = field(default_factory=lambda: int(time.time()))
     stopping: threading.Event = field(default_factory=threading.Event)
+    # --sim-error-rate: failures owed so far; a whole one fails the next request.
+    errors_owed: float = 0.0
+    errors_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def injected_error(self) -> bool:
+        """Whether this generation request is one --sim-error-rate fails (evenly spread)."""
+        rate = self.options.error_rate
+        if rate <= 0:
+            return False
+        with self.errors_lock:
+            self.errors_owed += rate
+            if self.errors_owed >= 1:
+                self.errors_owed -= 1
+                return True
+        return False
 
 
 class SimHTTPServer(ThreadingHTTPServer):
@@ -150,6 +166,8 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             return
         if self.ctx.engine.dead:
             self._send_json(_DEAD.status, _DEAD.body())
+        elif self.ctx.injected_error():
+            self._send_json(_INJECTED.status, _INJECTED.body())
         elif request.stream:
             self._stream(request)
         else:

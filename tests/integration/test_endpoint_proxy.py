@@ -448,3 +448,38 @@ async def test_client_connections_keep_alive_and_http_1_0_is_close_delimited(
         if by_endpoint:
             assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["type"]
     assert sim.served() == 1
+
+
+async def test_a_router_serves_its_own_metrics_behind_the_key(launch: Launch) -> None:
+    """An [[endpoints]] router answers /metrics itself (its backends' numbers), and only
+    with the endpoint's key; the replicas' pages stay behind it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from fleetdeck.core.endpoint.routing import Backend, Route
+
+    sims = launch(1, *FAST, env={"VLLM_API_KEY": "s3cret-key"})
+    route = Route((Backend("a", 100, (MODEL,)), Backend("b", 0, (MODEL,))))
+    router = EndpointProxy("chat", route=route, router_metrics=True)
+    await router.start()
+    try:
+        router.set_upstreams(upstreams(sims), "a")
+        router.set_api_key("s3cret-key")
+        good = {"Authorization": "Bearer s3cret-key"}
+        async with httpx.AsyncClient(base_url=router.url, timeout=10) as client:
+            for _ in range(3):
+                answer = await client.post("/v1/chat/completions", json=chat_body(), headers=good)
+                assert answer.status_code == 200
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                assert (await client.get("/metrics", headers=headers)).status_code == 401
+            page = await client.get("/metrics", headers=good)
+        assert page.status_code == 200 and "vllm:" not in page.text
+        requests = {
+            sample.labels["backend"]: sample.value
+            for family in text_string_to_metric_families(page.text)
+            for sample in family.samples
+            if sample.name == "fleetdeck_router_requests_total"
+        }
+        assert requests == {"a": 3, "b": 0}
+        assert sims[0].served() == 3  # /metrics never reached the replica
+    finally:
+        await router.close()
