@@ -70,6 +70,7 @@ _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})
 
 
 HOSTS_SCREEN = "hosts"
+ROUTES_SCREEN = "routes"
 
 
 def fleet_summary(snapshot: FleetSnapshot) -> str:
@@ -290,8 +291,10 @@ class FleetdeckApp(HostTrust):
         self.push_screen(HOSTS_SCREEN)
 
     def action_routes(self) -> None:
-        # A new screen each time: a few rows an endpoint, cheap to draw (unlike the hosts').
-        self.push_screen(RoutesScreen())
+        # Installed, as the hosts screen is: opening it again redraws only what changed.
+        if not self.is_screen_installed(ROUTES_SCREEN):
+            self.install_screen(RoutesScreen(), ROUTES_SCREEN)
+        self.push_screen(ROUTES_SCREEN)
 
     def action_open_filter(self) -> None:
         self._filter.value = self._deployments.filter_text

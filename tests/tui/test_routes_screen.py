@@ -9,11 +9,11 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from fleetdeck.core.fleet.snapshot import DeploymentStatus, FleetSnapshot
+from fleetdeck.core.fleet.snapshot import DeploymentStatus, EndpointSnapshot, FleetSnapshot
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.screens.routes import NO_ENDPOINTS, RoutesScreen
 from fleetdeck.tui.widgets.deployment_header import DeploymentHeader, header_lines
-from fleetdeck.tui.widgets.routes_table import RoutesTable, routes_to
+from fleetdeck.tui.widgets.routes_table import RoutesTable, route_line, routes_to
 from tests.tui.fleet_data import (
     chat_endpoint,
     deployment,
@@ -189,3 +189,16 @@ class TestSnapshots:
             await open_routes(pilot)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=routes)
+
+
+def test_a_field_added_to_endpoints_changes_nothing_here() -> None:
+    """The canary's state (or any field to come) is not read: the lines stay the same."""
+
+    class WithCanary(EndpointSnapshot):
+        canary: str | None = "step 2 of 10"
+
+    plain = chat_endpoint()
+    grown = WithCanary(**plain.model_dump())
+    assert [route_line(grown, b) for _, b in routes_to("llama8b", (grown,))] == [
+        route_line(plain, b) for _, b in routes_to("llama8b", (plain,))
+    ]
