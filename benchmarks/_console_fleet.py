@@ -26,8 +26,10 @@ from textual.screen import Screen
 
 from fleetdeck.core.fleet.events import Event
 from fleetdeck.core.fleet.snapshot import (
+    BackendSnapshot,
     DeploymentSnapshot,
     DeploymentStatus,
+    EndpointSnapshot,
     FleetSnapshot,
     GpuProcessSnapshot,
     GpuSnapshot,
@@ -37,6 +39,7 @@ from fleetdeck.core.fleet.snapshot import (
     MetricsSnapshot,
     ReplicaSnapshot,
     ReplicaStatus,
+    ShadowSnapshot,
 )
 from fleetdeck.core.intents import IntentOutcome
 from fleetdeck.core.metrics.ring import SPARKLINE_POINTS
@@ -199,7 +202,50 @@ def build_fleet(
         taken_at=1000.0 + tick,
         hosts=tuple(host_rows),
         deployments=tuple(deployment_rows),
+        endpoints=_endpoints(deployments, tick),
     )
+
+
+def _backend(name: str, weight: float, seed: int, tick: int) -> BackendSnapshot:
+    return BackendSnapshot(
+        deployment=name,
+        weight=weight,
+        requests=100 * seed + 7 * tick,
+        errors=(seed + tick) % 4,
+        in_flight=seed % 5,
+        p50_ms=80.0 + _wave(seed, tick, 100.0),
+        p95_ms=200.0 + _wave(seed, tick, 400.0),
+        ttft_p50_ms=20.0 + _wave(seed, tick, 60.0),
+        tokens_per_s=30.0 + _wave(seed, tick, 90.0),
+        output_tokens=5000 * seed + 300 * tick,
+    )
+
+
+def _endpoints(deployments: int, tick: int) -> tuple[EndpointSnapshot, ...]:
+    """One [[endpoints]] endpoint per ten deployments: two of them weighted 90/10, every
+    other endpoint with a third as a 20% shadow; numbers move with `tick`."""
+    endpoints = []
+    for e in range(deployments // 10):
+        first = e * 10
+        shadow = (
+            ShadowSnapshot(**_backend(f"dep-{first + 2:03d}", 0.2, e + 2, tick).model_dump())
+            if e % 2 == 0
+            else None
+        )
+        endpoints.append(
+            EndpointSnapshot(
+                name=f"chat-{e:02d}",
+                port=7000 + e,
+                url=f"http://127.0.0.1:{7000 + e}/v1",
+                policy="least_outstanding",
+                backends=(
+                    _backend(f"dep-{first:03d}", 90, e, tick),
+                    _backend(f"dep-{first + 1:03d}", 10, e + 1, tick),
+                ),
+                shadow=shadow,
+            )
+        )
+    return tuple(endpoints)
 
 
 class PushBackend:
@@ -263,6 +309,13 @@ class PushBackend:
 
     async def restart(self, deployment: str) -> IntentOutcome:
         return IntentOutcome()
+
+    async def route(self, endpoint: str, deployment: str) -> IntentOutcome:
+        return IntentOutcome()
+
+    def key_refusals(self) -> tuple[str, ...]:
+        # Asked after every snapshot (the app offers to trust a refused host key).
+        return ()
 
 
 class FrameClock:

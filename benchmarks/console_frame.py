@@ -28,7 +28,7 @@ shows it), the screen has nothing left to lay out or repaint, and no frame came 
 `pilot.pause()` is not used as the clock: it sleeps at least 20 ms (wait_for_idle)
 and then renders any pending frame itself, so it would measure its own waiting.
 Between measured presses an unmeasured one puts the screen back (k after j, Escape
-after / and h), waited out the same way. Medians and p95 (nearest rank) over N runs;
+after /, h and R), waited out the same way. Medians and p95 (nearest rank) over N runs;
 the goal is a settled frame under 50 ms. The machine may be shared: numbers are noisy.
 
     .venv/bin/python benchmarks/console_frame.py [--runs 20]
@@ -59,6 +59,7 @@ from fleetdeck.core.fleet.snapshot import FleetSnapshot  # noqa: E402
 from fleetdeck.tui.app import FleetdeckApp  # noqa: E402
 from fleetdeck.tui.screens.hosts import HostsScreen  # noqa: E402
 from fleetdeck.tui.screens.logs import LogsScreen  # noqa: E402
+from fleetdeck.tui.screens.routes import RoutesScreen  # noqa: E402
 
 GOAL_MS = 50.0
 QUIET_S = 0.15
@@ -70,6 +71,7 @@ KEYS = {
     "k": ("k", "k"),
     "o": ("o", "o"),
     "h": ("h", "h"),
+    "R": ("R", "R"),
     "l": ("l", "l"),
     "w": ("w", "w"),
     "/": ("slash", "/"),
@@ -220,6 +222,20 @@ async def measure(deployments: int, hosts: int, runs: int) -> dict[str, Timings]
                 "snapshot -> frame, hosts screen",
                 lambda snap=snap: backend.push(snap),
                 lambda snap=snap: getattr(hosts_screen, "_shown", None) is snap,
+                shows=snap,
+            )
+        await bench.press(None, "escape", on_fleet)
+        for _ in range(runs):
+            await bench.press("R (open the routes screen)", "R", on(RoutesScreen))
+            await bench.press("escape (routes -> fleet)", "escape", on_fleet)
+        await bench.press(None, "R", on(RoutesScreen))
+        routes_screen = app.screen
+        for i in range(runs):
+            snap = snapshots[i]  # not the routes screen's, nor the one just before
+            await bench.run(
+                "snapshot -> frame, routes screen",
+                lambda snap=snap: backend.push(snap),
+                lambda snap=snap: getattr(routes_screen, "_shown", None) is snap,
                 shows=snap,
             )
         await bench.press(None, "escape", on_fleet)

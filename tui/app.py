@@ -11,8 +11,8 @@ Keys: `q` quits from every screen (the detail screen's Escape goes back); `?` li
 `:` opens the command line (tui/commands.py declares every command once: the command
 line, the ctrl+p palette and the help are built from that table). `/` filters the
 deployments (tui/widgets/filter_input.py); the tables sort and move themselves
-(`o`/`O`, j/k/g/G); `h` opens the hosts, `l` the logs; `n`, `E` and `c` open the
-deployment form (new, edit, clone: tui/inventory_edits.py).
+(`o`/`O`, j/k/g/G); `h` opens the hosts, `R` the routes (tui/screens/routes.py), `l` the
+logs; `n`, `E` and `c` open the deployment form (new, edit, clone: tui/inventory_edits.py).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from fleetdeck.tui.screens.fleet_follower import FleetFollower
 from fleetdeck.tui.screens.help import HelpScreen, key_rows
 from fleetdeck.tui.screens.hosts import HostsScreen
 from fleetdeck.tui.screens.logs import LogsScreen
+from fleetdeck.tui.screens.routes import RoutesScreen
 from fleetdeck.tui.widgets.deployments_table import DeploymentsTable
 from fleetdeck.tui.widgets.events_panel import EventsPanel
 from fleetdeck.tui.widgets.filter_input import FilterInput
@@ -69,6 +70,7 @@ _SERVING = frozenset({DeploymentStatus.ACTIVE, DeploymentStatus.IDLE})
 
 
 HOSTS_SCREEN = "hosts"
+ROUTES_SCREEN = "routes"
 
 
 def fleet_summary(snapshot: FleetSnapshot) -> str:
@@ -104,6 +106,8 @@ class FleetdeckApp(HostTrust):
                 tooltip="the command line: scale, stop, jump to a name... (Tab completes)"),
         Binding("e", "toggle_events", "Events", tooltip="show / hide the events panel"),
         Binding("h", "hosts", "Hosts", tooltip="every host: GPUs, load, lease"),
+        Binding("R", "routes", "Routes", show=False,
+                tooltip="every [[endpoints]] endpoint: its backends' weights and numbers"),
         Binding("slash", "open_filter", "Filter", key_display="/",
                 tooltip="filter the deployments by name, model, host or status"),
         Binding("l", "logs", "Logs", tooltip="the logs of the deployment under the cursor"),
@@ -204,7 +208,11 @@ class FleetdeckApp(HostTrust):
             self.sub_title = fleet_summary(snapshot)
             for screen in self.screen_stack:
                 if isinstance(screen, DeploymentScreen):
-                    screen.show(snapshot.deployment(screen.deployment_name), host_times(snapshot))
+                    screen.show(
+                        snapshot.deployment(screen.deployment_name),
+                        host_times(snapshot),
+                        snapshot.endpoints,
+                    )
                 elif isinstance(screen, LogsScreen):
                     screen.show(snapshot.deployment(screen.deployment_name))
                 elif isinstance(screen, FleetFollower):
@@ -253,6 +261,7 @@ class FleetdeckApp(HostTrust):
                 events=self._events.events,
                 host_times=host_times(self.snapshot) if self.snapshot else None,
                 log_flush_s=self._log_flush_s,
+                endpoints=self.snapshot.endpoints if self.snapshot else (),
             )
         )
 
@@ -280,6 +289,12 @@ class FleetdeckApp(HostTrust):
         if not self.is_screen_installed(HOSTS_SCREEN):
             self.install_screen(HostsScreen(), HOSTS_SCREEN)
         self.push_screen(HOSTS_SCREEN)
+
+    def action_routes(self) -> None:
+        # Installed, as the hosts screen is: opening it again redraws only what changed.
+        if not self.is_screen_installed(ROUTES_SCREEN):
+            self.install_screen(RoutesScreen(), ROUTES_SCREEN)
+        self.push_screen(ROUTES_SCREEN)
 
     def action_open_filter(self) -> None:
         self._filter.value = self._deployments.filter_text
@@ -357,7 +372,7 @@ class FleetdeckApp(HostTrust):
             # and the fleet table's cursor row is out of sight there.
             hidden = isinstance(self.screen, (FleetFollower, LogsScreen, DeploymentFormScreen))
             return not hidden and self.deployment_action_allowed()
-        if action in ("toggle_events", "hosts", "open_filter"):
+        if action in ("toggle_events", "hosts", "routes", "open_filter"):
             return self.screen is self.screen_stack[0]
         if action == "logs":
             on_fleet = self.screen is self.screen_stack[0]

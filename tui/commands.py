@@ -62,6 +62,7 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
                    "check a host's key and trust it (shows the fingerprint first)",
                    "trust_host", True),
     ConsoleCommand("hosts", (), "the hosts screen", "hosts"),
+    ConsoleCommand("routes", (), "every endpoint's backends, side by side", "routes"),
     ConsoleCommand("logs", (_NAME,), "a deployment's logs", "open_logs"),
     ConsoleCommand("events", (), "show / hide the events panel", "toggle_events"),
     ConsoleCommand("theme", (Arg("THEME", "theme"),), "switch colours (remembered)",

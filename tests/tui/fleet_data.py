@@ -13,8 +13,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from fleetdeck.core.fleet.snapshot import (
+    BackendSnapshot,
     DeploymentSnapshot,
     DeploymentStatus,
+    EndpointSnapshot,
     FleetSnapshot,
     GpuSnapshot,
     HostSnapshot,
@@ -23,6 +25,7 @@ from fleetdeck.core.fleet.snapshot import (
     MetricsSnapshot,
     ReplicaSnapshot,
     ReplicaStatus,
+    ShadowSnapshot,
 )
 from fleetdeck.tui.app import FleetdeckApp
 from fleetdeck.tui.screens.deployment import DeploymentScreen
@@ -135,6 +138,61 @@ def fleet(*deployments: DeploymentSnapshot, taken_at: float = 1.0) -> FleetSnaps
         HostSnapshot(name="gpu-b", address="10.0.0.12", state=HostState.UNREACHABLE),
     )
     return FleetSnapshot(fleet="lab", taken_at=taken_at, hosts=hosts, deployments=deployments)
+
+
+def chat_endpoint(llama_requests: int = 812) -> EndpointSnapshot:
+    """llama8b 90 / mistral 10, with phi as a 20% shadow: every number differs per arm."""
+    return EndpointSnapshot(
+        name="chat",
+        port=9000,
+        url="http://127.0.0.1:9000/v1",
+        policy="least_outstanding",
+        sticky="session",
+        backends=(
+            BackendSnapshot(
+                deployment="llama8b", weight=90, requests=llama_requests, errors=3,
+                in_flight=4, p50_ms=120.0, p95_ms=240.0, ttft_p50_ms=41.0,
+                tokens_per_s=55.2, output_tokens=90_000,
+            ),
+            BackendSnapshot(
+                deployment="mistral", weight=10, requests=90, errors=0, in_flight=1,
+                p50_ms=180.0, p95_ms=1350.0, ttft_p50_ms=62.0, tokens_per_s=48.7,
+                output_tokens=9_800,
+            ),
+        ),
+        shadow=ShadowSnapshot(
+            deployment="phi", weight=0.2, requests=170, errors=1, p50_ms=95.0,
+            p95_ms=210.0, ttft_p50_ms=30.0, tokens_per_s=140.0, sent=180, skipped=2,
+        ),
+    )  # fmt: skip
+
+
+def routed_endpoints(llama_requests: int = 812) -> tuple[EndpointSnapshot, ...]:
+    """`chat` (weights and a shadow), `code` (all of it routed to mistral), and a
+    deployment's own endpoint, which the routes view leaves out."""
+    code = EndpointSnapshot(
+        name="code",
+        port=9001,
+        url="http://127.0.0.1:9001/v1",
+        policy="prefix_affinity",
+        routed_to="mistral",
+        backends=(
+            BackendSnapshot(deployment="phi", weight=50, requests=40, errors=0),
+            BackendSnapshot(
+                deployment="mistral", weight=50, requests=61, errors=2, p50_ms=150.0,
+                p95_ms=400.0, ttft_p50_ms=55.0, tokens_per_s=47.0,
+            ),
+        ),
+    )  # fmt: skip
+    own = EndpointSnapshot(
+        name="llama8b",
+        port=9700,
+        url="http://127.0.0.1:9700/v1",
+        policy="round_robin",
+        own=True,
+        backends=(BackendSnapshot(deployment="llama8b", weight=1, requests=5),),
+    )
+    return (chat_endpoint(llama_requests), code, own)
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -26,10 +26,12 @@ from fleetdeck.tui.widgets.host_list_table import HostListTable
 from fleetdeck.tui.widgets.hosts_table import HostsTable
 from fleetdeck.tui.widgets.keyed_table import KeyedTable
 from fleetdeck.tui.widgets.replicas_table import ReplicasTable
+from fleetdeck.tui.widgets.routes_table import RoutesTable
 from tests.tui.fleet_data import open_detail, shown, until
 from tests.tui.host_data import host_fleet
 from tests.tui.scripted_backend import ScriptedBackend
 from tests.tui.test_hosts_screen import open_host, open_hosts
+from tests.tui.test_routes_screen import open_routes, routed_fleet
 from tests.tui.test_snapshots import the_fleet
 
 SIZES = [(80, 24), (120, 40), (180, 40)]
@@ -97,6 +99,13 @@ async def deployment_tables(pilot: Pilot[None], snapshot: FleetSnapshot) -> list
     return [table]
 
 
+async def routes_tables(pilot: Pilot[None], snapshot: FleetSnapshot) -> list[KeyedTable]:
+    await shown(pilot, snapshot)
+    screen = await open_routes(pilot)  # chat: two backends and a shadow; code: routed
+    await settled(pilot)
+    return [screen.query_one(RoutesTable)]
+
+
 OpenScreen = Callable[[Pilot[None], FleetSnapshot], Awaitable[list[KeyedTable]]]
 
 SCREENS: list[tuple[OpenScreen, Callable[[], FleetSnapshot]]] = [
@@ -104,8 +113,9 @@ SCREENS: list[tuple[OpenScreen, Callable[[], FleetSnapshot]]] = [
     (hosts_tables, host_fleet),
     (host_detail_tables, host_fleet),
     (deployment_tables, the_fleet),
+    (routes_tables, routed_fleet),
 ]
-SCREEN_IDS = ["fleet", "hosts", "host-detail", "deployment"]
+SCREEN_IDS = ["fleet", "hosts", "host-detail", "deployment", "routes"]
 
 
 def an_app(snapshot: FleetSnapshot) -> FleetdeckApp:
@@ -168,6 +178,14 @@ async def test_what_80_columns_keep() -> None:
         (replicas,) = await deployment_tables(pilot, fleet)
         assert replicas.shown_columns() == [
             "status", "id", "host", "uptime", "phase", "restarts", "exit", "reason",
+        ]  # fmt: skip
+    routed = routed_fleet()
+    app = an_app(routed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        (routes,) = await routes_tables(pilot, routed)
+        # The arms' numbers stay; URL and policy are the endpoint's, shown in `status`.
+        assert routes.shown_columns() == [
+            "endpoint", "backend", "weight", "requests", "errors", "p50", "p95", "ttft", "tokens",
         ]  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Header
 
 from fleetdeck.core.fleet.events import Event, of_deployment
-from fleetdeck.core.fleet.snapshot import DeploymentSnapshot
+from fleetdeck.core.fleet.snapshot import DeploymentSnapshot, EndpointSnapshot
 from fleetdeck.core.intents.console_api import ConsoleBackend
 from fleetdeck.tui.deployment_access import ClientHint, curl_command_for
 from fleetdeck.tui.error_notice import describe_error
@@ -42,6 +42,7 @@ from fleetdeck.tui.widgets.key_hints import KeyHints
 from fleetdeck.tui.widgets.log_pane import LogPane
 from fleetdeck.tui.widgets.metrics_strip import MetricsStrip
 from fleetdeck.tui.widgets.replicas_table import ReplicasTable
+from fleetdeck.tui.widgets.routes_table import routes_to
 
 LOG, EVENTS, INVENTORY = "log", "deployment-events", "inventory"
 """The ids of the three panels that take turns below the replicas."""
@@ -88,14 +89,17 @@ class DeploymentScreen(Screen[None]):
         host_times: Mapping[str, float] | None = None,
         log_tail: int = 200,
         log_flush_s: float = 0.1,
+        endpoints: Iterable[EndpointSnapshot] = (),
     ) -> None:
         """`events`: those the app saw before this screen opened (any order, any subject);
-        `host_times`: each host's time of its latest observation (see `show`)."""
+        `host_times`: each host's time of its latest observation (see `show`);
+        `endpoints`: the fleet's, for the lines of those that route to this deployment."""
         super().__init__()
         self.deployment_name = deployment_name
         self.deployment = deployment
         """The latest snapshot of this deployment; kept when it leaves the fleet."""
         self.host_times: Mapping[str, float] = host_times or {}
+        self._endpoints = tuple(endpoints)
         self._backend = backend
         self._hint = hint
         self._early_events = tuple(events)
@@ -127,7 +131,7 @@ class DeploymentScreen(Screen[None]):
         self._read_history()
         self.query_one(ReplicasTable).focus()
         self._mounted = True
-        self.show(self.deployment, self.host_times)
+        self.show(self.deployment, self.host_times, self._endpoints)
 
     @work(group=HISTORY_WORKER, exclusive=True, exit_on_error=False)
     async def _read_history(self) -> None:
@@ -144,16 +148,23 @@ class DeploymentScreen(Screen[None]):
         panel.empty = NO_EVENTS
 
     def show(
-        self, deployment: DeploymentSnapshot | None, host_times: Mapping[str, float] | None = None
+        self,
+        deployment: DeploymentSnapshot | None,
+        host_times: Mapping[str, float] | None = None,
+        endpoints: Iterable[EndpointSnapshot] | None = None,
     ) -> None:
-        """Take this deployment's newest snapshot (None: it is no longer in the fleet), and
-        each host's time of its latest observation (for uptimes, on the host's clock)."""
+        """Take this deployment's newest snapshot (None: it is no longer in the fleet),
+        each host's time of its latest observation (for uptimes, on the host's clock), and
+        the fleet's endpoints (None: as before)."""
         if host_times is not None:
             self.host_times = host_times
+        if endpoints is not None:
+            self._endpoints = tuple(endpoints)
         if not self._mounted:  # shown from on_mount, once the widgets exist
             self.deployment = deployment or self.deployment
             return
         header = self.query_one(DeploymentHeader)
+        header.routes = tuple(routes_to(self.deployment_name, self._endpoints))
         if deployment is None:
             header.border_subtitle = "no longer in the fleet: showing its last state"
             return

@@ -20,7 +20,12 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
-from fleetdeck.core.fleet.snapshot import DeploymentCost, DeploymentSnapshot
+from fleetdeck.core.fleet.snapshot import (
+    BackendSnapshot,
+    DeploymentCost,
+    DeploymentSnapshot,
+    EndpointSnapshot,
+)
 from fleetdeck.core.metrics.cost_text import figures_line, per_hour, span
 from fleetdeck.tui.deployment_access import (
     ClientHint,
@@ -30,6 +35,7 @@ from fleetdeck.tui.deployment_access import (
     key_variable,
 )
 from fleetdeck.tui.widgets.gpu_summary import NO_VALUE
+from fleetdeck.tui.widgets.routes_table import route_line
 from fleetdeck.tui.widgets.status_light import deployment_light, styled_light
 
 _LABEL_STYLE = Style(dim=True)
@@ -72,13 +78,21 @@ def cost_lines(cost: DeploymentCost) -> list[tuple[str, str]]:
     ]
 
 
-def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> list[tuple[str, str]]:
-    """(label, value) lines under the status line; the cost lines once there is a cost."""
+Routes = tuple[tuple[EndpointSnapshot, BackendSnapshot], ...]
+"""The [[endpoints]] that route to a deployment, each with its numbers for it."""
+
+
+def header_lines(
+    deployment: DeploymentSnapshot, hint: ClientHint | None, routes: Routes = ()
+) -> list[tuple[str, str]]:
+    """(label, value) lines under the status line; one `router` line per endpoint that
+    routes to it (tui/widgets/routes_table.py), the cost lines once there is a cost."""
     lines = [
         ("endpoint", endpoint_summary(deployment)),
         ("api key", key_summary(deployment, hint)),
         ("test", curl_command_for(deployment, hint) or "(no replica is ready yet)"),
     ]
+    lines += [("router", route_line(endpoint, backend)) for endpoint, backend in routes]
     if deployment.cost is not None:
         lines += cost_lines(deployment.cost)
     return lines
@@ -87,12 +101,17 @@ def header_lines(deployment: DeploymentSnapshot, hint: ClientHint | None) -> lis
 class DeploymentHeader(Static):
     deployment: var[DeploymentSnapshot | None] = var(None)
     hint: var[ClientHint | None] = var(None)
+    routes: var[Routes] = var(())
+    """Set by the detail screen from each snapshot; equal numbers redraw nothing."""
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
         self._redraw()
 
     def watch_deployment(self) -> None:
+        self._redraw()
+
+    def watch_routes(self) -> None:
         self._redraw()
 
     def _redraw(self) -> None:
@@ -118,6 +137,6 @@ class DeploymentHeader(Static):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style=_LABEL_STYLE, no_wrap=True, min_width=8)
         grid.add_column(no_wrap=True, overflow="ellipsis")
-        for label, value in header_lines(deployment, self.hint):
+        for label, value in header_lines(deployment, self.hint, self.routes):
             grid.add_row(label, Text(value, no_wrap=True, overflow="ellipsis"))
         return Group(status, grid)
