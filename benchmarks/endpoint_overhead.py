@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _processes import free_port, wait_ready  # noqa: E402
 
 from fleetdeck.core.endpoint import EndpointProxy  # noqa: E402
 
@@ -72,24 +73,6 @@ CASES: list[tuple[str, Call]] = [
     ("chat, 1 token", chat),
     ("chat stream, 8 tokens", chat_stream),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args!r} exited with {proc.returncode}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"{url} not ready in {timeout} s")
 
 
 async def serve_proxy(upstream: str) -> None:
