@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 UNREACHABLE = "every matching host is unreachable"
@@ -39,13 +39,9 @@ class Unplaced:
 
 def place(request: PlacementRequest, hosts: Sequence[HostCapacity]) -> Placed | Unplaced:
     """One replica's placement; call again with updated capacities for the next one."""
-    matching = [h for h in hosts if _labels_match(request.labels, h.labels)]
-    if not matching:
-        return Unplaced(f"no host has labels {dict(request.labels)}")
-    reachable = [h for h in matching if h.reachable]
-    if not reachable:
-        names = ", ".join(h.name for h in matching)
-        return Unplaced(f"{UNREACHABLE} ({names})")
+    reachable = _reachable_matching(request, hosts)
+    if isinstance(reachable, Unplaced):
+        return reachable
     fitting = [(h, _free_gpus(h)) for h in reachable]
     fitting = [(h, free) for h, free in fitting if len(free) >= request.gpus_needed]
     if not fitting:
@@ -54,18 +50,40 @@ def place(request: PlacementRequest, hosts: Sequence[HostCapacity]) -> Placed | 
             f"does not fit: needs {request.gpus_needed} free GPU(s) on one host, "
             f"the most free on a matching host is {best}"
         )
+    host, free = min(fitting, key=_preference(request))
+    return Placed(host.name, tuple(free[: request.gpus_needed]))
 
-    def spread_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, int, str]:
+
+def _reachable_matching(
+    request: PlacementRequest, hosts: Sequence[HostCapacity]
+) -> list[HostCapacity] | Unplaced:
+    """The reachable hosts whose labels match, or why there are none."""
+    matching = [h for h in hosts if _labels_match(request.labels, h.labels)]
+    if not matching:
+        return Unplaced(f"no host has labels {dict(request.labels)}")
+    reachable = [h for h in matching if h.reachable]
+    if not reachable:
+        names = ", ".join(h.name for h in matching)
+        return Unplaced(f"{UNREACHABLE} ({names})")
+    return reachable
+
+
+def _preference(
+    request: PlacementRequest,
+) -> Callable[[tuple[HostCapacity, list[str]]], tuple[int | str, ...]]:
+    """The order hosts (with their free GPUs) are preferred in, best first: spread puts
+    the deployment's replicas on the host with fewest of them, then the most free GPUs;
+    binpack fills the host with the fewest free GPUs that still fit."""
+
+    def spread_key(item: tuple[HostCapacity, list[str]]) -> tuple[int | str, ...]:
         host, free = item
         return (host.replicas_of.get(request.deployment, 0), -len(free), host.name)
 
-    def binpack_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, str]:
+    def binpack_key(item: tuple[HostCapacity, list[str]]) -> tuple[int | str, ...]:
         host, free = item
         return (len(free), host.name)
 
-    key = binpack_key if request.strategy == "binpack" else spread_key
-    host, free = min(fitting, key=key)
-    return Placed(host.name, tuple(free[: request.gpus_needed]))
+    return binpack_key if request.strategy == "binpack" else spread_key
 
 
 def with_placed(
@@ -121,30 +139,16 @@ def place_group(
     if nodes < 1 or request.gpus_needed % nodes != 0:
         return Unplaced(f"{request.gpus_needed} GPU(s) do not split evenly over {nodes} hosts")
     per_node = request.gpus_needed // nodes
-    matching = [h for h in hosts if _labels_match(request.labels, h.labels)]
-    if not matching:
-        return Unplaced(f"no host has labels {dict(request.labels)}")
-    reachable = [h for h in matching if h.reachable]
-    if not reachable:
-        names = ", ".join(h.name for h in matching)
-        return Unplaced(f"{UNREACHABLE} ({names})")
+    reachable = _reachable_matching(request, hosts)
+    if isinstance(reachable, Unplaced):
+        return reachable
     fitting = [(h, free) for h in reachable if len(free := _free_gpus(h)) >= per_node]
     if len(fitting) < nodes:
         return Unplaced(
             f"does not fit: needs {nodes} hosts with {per_node} free GPU(s) each,"
             f" {len(fitting)} matching host(s) have that many"
         )
-
-    def spread_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, int, str]:
-        host, free = item
-        return (host.replicas_of.get(request.deployment, 0), -len(free), host.name)
-
-    def binpack_key(item: tuple[HostCapacity, list[str]]) -> tuple[int, str]:
-        host, free = item
-        return (len(free), host.name)
-
-    key = binpack_key if request.strategy == "binpack" else spread_key
-    chosen = sorted(fitting, key=key)[:nodes]
+    chosen = sorted(fitting, key=_preference(request))[:nodes]
     return PlacedGroup(tuple(Placed(host.name, tuple(free[:per_node])) for host, free in chosen))
 
 
