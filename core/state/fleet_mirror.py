@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from fleetdeck.core.fleet.events import Event
+from fleetdeck.core.state.atomic_file import replace_file
 from fleetdeck.core.state.journal import EventJournal
 
 CURSORS = "fleet-events.cursors.json"
@@ -64,12 +63,4 @@ class FleetMirror:
 
     def _save(self) -> None:
         data = json.dumps({host: list(cursor) for host, cursor in self._cursors.items()})
-        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=CURSORS + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(data)
-            os.replace(tmp, self._path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_file(self._path, data)

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 from filelock import FileLock
 
 from fleetdeck.core.inventory import MAX_REPLICAS, Deployment, Endpoint, Inventory
+from fleetdeck.core.state.atomic_file import replace_file
 from fleetdeck.hosts.observations import FleetOverrides
 from fleetdeck.hosts.remote.fleet_state import apply_ops
 
@@ -135,20 +134,7 @@ class Overrides:
             return True
 
     def _save(self, data: object, path: Path | None = None) -> None:
-        path = path or self.path
-        directory = path.parent
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(json.dumps(data, indent=1))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_directory(directory)  # the rename itself survives a crash
+        replace_file(path or self.path, json.dumps(data, indent=1), durable=True)
 
     def desired(self) -> dict[str, int]:
         """Replica counts that differ from the inventory's, still valid for this file."""
@@ -268,12 +254,3 @@ def _backends(endpoint: Endpoint) -> list[list[Any]]:
 
 def _replicas(count: int) -> str:
     return f"{count} replica" + ("" if count == 1 else "s")
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from fleetdeck.core.state.atomic_file import replace_file
 
 SERVING = "serving.json"
 
@@ -32,15 +33,8 @@ class ServingRecord:
             self.withdraw()
             return
         record = {"pid": os.getpid(), "endpoints": endpoints, "routers": routers or []}
-        data = json.dumps(record, indent=1)
-        handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".serving-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w") as file:
-                file.write(data)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        with contextlib.suppress(OSError):  # a record not written: status just lacks it
+            replace_file(self.path, json.dumps(record, indent=1))
 
     def withdraw(self) -> None:
         """Remove the record, if it is this process's."""

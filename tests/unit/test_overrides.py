@@ -160,7 +160,7 @@ def test_a_failed_write_leaves_no_temp_file(
     def refuse(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("fleetdeck.core.state.overrides.os.fsync", refuse)
+    monkeypatch.setattr("fleetdeck.core.state.atomic_file.os.fsync", refuse)
     with pytest.raises(OSError, match="No space"):
         overrides.set("one", 4)
     assert overrides.desired() == {"one": 3}
