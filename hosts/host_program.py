@@ -142,7 +142,6 @@ def tree_matches(archive):
 def extract(archive):
     import importlib.util, py_compile, shutil
     tmp = tree + ".%d.tmp" % os.getpid()
-    shutil.rmtree(tree, ignore_errors=True)  # damaged: replaced whole
     archive.extractall(tmp)
     for name in archive.namelist():
         if name.endswith(".py"):
@@ -151,10 +150,22 @@ def extract(archive):
             py_compile.compile(source, cfile=importlib.util.cache_from_source(source),
                                dfile=os.path.join(tree, name), doraise=True,
                                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    # Never delete the copy before the new one is in place: another first contact may
+    # have just renamed its own there and be importing from it.
     try:
         os.rename(tmp, tree)
-    except OSError:  # another first contact got there first
-        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    except OSError:  # a copy is there: another first contact's, or a damaged one
+        pass
+    if not tree_matches(archive):  # damaged: moved aside whole, then replaced
+        stale = tree + ".%d.stale" % os.getpid()
+        try:
+            os.rename(tree, stale)
+            os.rename(tmp, tree)
+        except OSError:  # someone else replaced it meanwhile
+            pass
+        shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 try:
     with zipfile.ZipFile(io.BytesIO(program)) as archive:  # the bytes just hashed
         if not tree_matches(archive):

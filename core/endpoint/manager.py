@@ -138,6 +138,9 @@ class EndpointManager:
         self._plans: dict[str, EndpointPlan] = {}
         self._serving = serving
         self._published: tuple[dict[str, str], list[dict[str, object]]] | None = None
+        # sync is called from the engine's serving round and from `route` at once: one at
+        # a time, or a round that read the routes before a switch would set them back.
+        self._syncing = asyncio.Lock()
 
     @property
     def serving(self) -> bool:
@@ -216,6 +219,16 @@ class EndpointManager:
         transports: Mapping[str, object],
         routes: Mapping[str, str] | None = None,
     ) -> None:
+        async with self._syncing:
+            await self._sync(inventory, snapshot, transports, routes)
+
+    async def _sync(
+        self,
+        inventory: Inventory,
+        snapshot: FleetSnapshot,
+        transports: Mapping[str, object],
+        routes: Mapping[str, str] | None,
+    ) -> None:
         plans = {plan.name: plan for plan in endpoint_plans(inventory, routes or {})}
         upstreams: dict[str, dict[str, str]] = {}
         for name, plan in plans.items():
@@ -235,6 +248,7 @@ class EndpointManager:
                 if deployment not in upstreams:
                     upstreams[deployment] = await _ready_upstreams(snapshot, deployment, transports)
                 proxy.set_upstreams(upstreams[deployment], deployment)
+                proxy.set_load(deployment, _scraped_load(snapshot, deployment))
         for name in [n for n in self._canaries if plans.get(n) is None or not plans[n].canary]:
             del self._canaries[name]
         for name in [n for n in self._proxies if n not in plans]:
@@ -306,6 +320,10 @@ class EndpointManager:
         await asyncio.gather(*(proxy.drain(replica_id, timeout_s) for proxy in serving))
 
     async def close(self) -> None:
+        async with self._syncing:
+            await self._close()
+
+    async def _close(self) -> None:
         for proxy in self._proxies.values():
             with contextlib.suppress(OSError):
                 await proxy.close()

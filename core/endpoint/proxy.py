@@ -62,7 +62,13 @@ from fleetdeck.core.endpoint.routing import (
     inspect,
     with_model,
 )
-from fleetdeck.core.endpoint.upstreams import Lease, ProxyStats, UpstreamPool, UpstreamStats
+from fleetdeck.core.endpoint.upstreams import (
+    Lease,
+    Outcome,
+    ProxyStats,
+    UpstreamPool,
+    UpstreamStats,
+)
 from fleetdeck.core.policy.replica_choice import RoutingKey, make_replica_policy
 from fleetdeck.core.policy.traffic_split import shadow_due
 
@@ -491,6 +497,10 @@ class EndpointProxy:
                     elif kept is not None and len(kept) + len(data) <= _USAGE_BODY_BYTES:
                         kept += data
                     await response.write(data)
+            except ConnectionResetError:
+                # The client left while we wrote to it (aiohttp's ClientConnectionResetError
+                # is also a ClientError): not the replica's fault, so not counted against it.
+                raise
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 raise _CutShort from error
             await response.write_eof()
@@ -607,6 +617,7 @@ class EndpointProxy:
             lease = self._pools[backend.deployment].acquire(set())
             if lease is None:
                 continue
+            outcome: Outcome = "ok"
             try:
                 url = URL(lease.base_url + "/v1/models", encoded=True)
                 async with self._session.get(url, headers=headers) as upstream:
@@ -620,9 +631,12 @@ class EndpointProxy:
                     for entry in json.loads(data).get("data", []):
                         listed.setdefault(str(entry.get("id")), entry)
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError):
-                lease.release("dropped")
+                outcome = "dropped"
                 continue
-            lease.release()
+            finally:
+                # Every way out (a refusal passed on, the client leaving) gives the lease
+                # back: a lease kept would count as in flight on that replica for good.
+                lease.release(outcome)
         if not listed:
             return self._fail(503, f"no ready replica behind endpoint {self.name}", "unavailable")
         return json_response(200, {"object": "list", "data": list(listed.values())})

@@ -51,6 +51,23 @@ class Overrides:
         self.unshared_path = directory / UNSHARED
         self.inventory = inventory
         self._lock = FileLock(directory / LOCK, timeout=LOCK_TIMEOUT_S)
+        if self._written_before_sharing(self._load()):
+            self._share_earlier_overrides()
+
+    def _written_before_sharing(self, data: dict[str, Any]) -> bool:
+        """A copy written by a fleetdeck from before the home host kept the overrides:
+        entries, no home revision, and no record of edits to send."""
+        return bool(data) and SHARED not in data and not self.unshared_path.exists()
+
+    def _share_earlier_overrides(self) -> None:
+        """Queue such a copy's entries for the home host, as edits made here: otherwise the
+        first document taken from the home host would replace them, and a deployment
+        stopped before the upgrade would start again."""
+        with self._lock:
+            data = self._load()
+            if self._written_before_sharing(data):
+                ops: list[Op] = [["set", key, value] for key, value in data.items()]
+                self._save(ops, self.unshared_path)
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:

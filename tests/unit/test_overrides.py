@@ -165,3 +165,22 @@ def test_a_failed_write_leaves_no_temp_file(
         overrides.set("one", 4)
     assert overrides.desired() == {"one": 3}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_overrides_written_before_sharing_are_sent_to_the_home_host_not_lost(
+    tmp_path: Path,
+) -> None:
+    """An overrides.json from a fleetdeck that kept it only here (no home revision, no
+    edits queued): its entries are queued for the home host, so the first document taken
+    from there does not replace a stop made before the upgrade."""
+    from fleetdeck.hosts.observations import FleetOverrides
+
+    stopped = {"replicas": 0, "inventory_replicas": 2, "by": "fleetdeck stop"}
+    (tmp_path / "overrides.json").write_text(json.dumps({"one": stopped}))
+    overrides = Overrides(tmp_path, inventory(tmp_path))
+    assert overrides.unshared() == [["set", "one", stopped]]
+    scaled = {"replicas": 3, "inventory_replicas": 1}
+    assert overrides.take_shared(FleetOverrides(revision=1, entries={"two": scaled}))
+    assert overrides.desired() == {"one": 0, "two": 3}
+    # Queued once: a second start of fleetdeck finds the queue and adds nothing.
+    assert Overrides(tmp_path, inventory(tmp_path)).unshared() == [["set", "one", stopped]]
