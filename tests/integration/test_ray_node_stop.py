@@ -51,6 +51,12 @@ def test_the_host_programs_stop_ends_marked_processes_outside_vllms_group(
     env = {**os.environ, **ray_node.marker_env(str(replica_dir))}
     node = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
     try:
+        # Until the child has exec'd, /proc shows the forked parent's environment (no
+        # marker): stop only once sleep's own command line is there.
+        cmdline = Path(f"/proc/{node.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while not cmdline.read_bytes().startswith(b"sleep") and time.monotonic() < deadline:
+            time.sleep(0.01)
         reply = stop.stop(
             {
                 "state_dir": str(state_dir),
